@@ -1,0 +1,36 @@
+/** Header names and values: what may be sent, and how incoming ones are shaped. */
+
+/** Response header values as handlers give them. */
+export type OutgoingHeaders = Readonly<Record<string, string | number | readonly string[]>>;
+
+// RFC 9110 token characters, the only ones allowed in a field name.
+const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values: visible ASCII, space, tab and obs-text; never CR, LF or NUL.
+const invalidValuePattern = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** Why a header name cannot be sent, or undefined when it can. */
+export function headerNameProblem(name: string): string | undefined {
+  return tokenPattern.test(name) ? undefined : 'the name is not an HTTP token';
+}
+
+/** Why a header value cannot be sent, or undefined when it can. */
+export function headerValueProblem(value: string): string | undefined {
+  return invalidValuePattern.test(value)
+    ? 'the value holds a character that is not allowed (CR, LF, NUL or another control)'
+    : undefined;
+}
+
+/**
+ * Turns node's `rawHeaders` (name, value, name, value, ...) into lower-case names with
+ * repeated values joined by `, ` (`cookie` by `; `, as RFC 9113 joins split cookies).
+ */
+export function joinRawHeaders(raw: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const seen = headers[name];
+    headers[name] = seen === undefined ? value : seen + (name === 'cookie' ? '; ' : ', ') + value;
+  }
+  return headers;
+}

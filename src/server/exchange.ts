@@ -1,0 +1,404 @@
+import { Readable } from 'node:stream';
+import { asyncScheduler, isObservable, type Observable, type Subscription, type Unsubscribable } from 'rxjs';
+import {
+  ClientAbortedError,
+  ContentLengthMismatchError,
+  describe,
+  HandlerError,
+  HandlerTimeoutError,
+  HttpError,
+  InvalidChunkError,
+  InvalidResponseError,
+  ResponseStreamError,
+  RxjetError,
+  BodyOverflowError,
+  statusText,
+} from '../internal/errors.js';
+import { iterateReadable } from '../internal/readable-iterator.js';
+import type { PipelineConfig } from './pipeline-config.js';
+import { contextOf } from './request-context.js';
+import { type Head, prepareHead } from './response-head.js';
+import type { ResponseTarget } from './response-target.js';
+import type { BodyChunk, Handler, JetRequest } from './types.js';
+
+/**
+ * One request's way from handler to wire: runs the handler, turns what it answers into a
+ * response, streams the body with backpressure, and tears everything down when the client goes
+ * away. `serve` and `inject` both drive it.
+ *
+ * A plain response object is written at once, with no Observable, Promise or listener made.
+ */
+export class Exchange {
+  /** What is running for this request now: the handler's subscription, then the body's. */
+  private live: Unsubscribable | undefined;
+  private timer: Subscription | undefined;
+  private watching = false;
+  /** Set once the exchange has ended (answered, broken or abandoned): nothing more happens. */
+  private over = false;
+
+  constructor(
+    private readonly req: JetRequest,
+    private readonly res: ResponseTarget,
+    private readonly config: PipelineConfig,
+  ) {}
+
+  /** Runs `handler` for this request. */
+  run(handler: Handler): void {
+    let result: unknown;
+    try {
+      result = handler(this.req);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.accept(result);
+  }
+
+  /** Answers without calling a handler: the server is closing. */
+  refuse(): void {
+    this.sendError(503);
+  }
+
+  /** `'GET /path'`, for messages. */
+  where(): string {
+    return `${this.req.method} ${this.req.url}`;
+  }
+
+  private accept(result: unknown): void {
+    if (result == null) {
+      this.sendError(404);
+    } else if (isObservable(result)) {
+      this.subscribeTo(result);
+    } else if (typeof (result as PromiseLike<unknown>).then === 'function') {
+      this.awaitResult(result as PromiseLike<unknown>);
+    } else {
+      this.respond(result);
+    }
+  }
+
+  private subscribeTo(result: Observable<unknown>): void {
+    if (!this.watch()) return;
+    this.startTimer();
+    let settled = false;
+    let subscription: Subscription | undefined = undefined;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      subscription?.unsubscribe();
+      this.live = undefined;
+      this.stopTimer();
+      return true;
+    };
+    subscription = result.subscribe({
+      next: (response) => settle() && this.respond(response),
+      error: (error: unknown) => settle() && this.fail(error),
+      complete: () => settle() && this.sendError(404),
+    });
+    if (settled) subscription.unsubscribe();
+    else this.live = subscription;
+  }
+
+  private awaitResult(result: PromiseLike<unknown>): void {
+    if (!this.watch()) return;
+    this.startTimer();
+    const token = { unsubscribe: () => undefined };
+    this.live = token;
+    const settle = (): boolean => {
+      if (this.over || this.live !== token) return false;
+      this.live = undefined;
+      this.stopTimer();
+      return true;
+    };
+    result.then(
+      (response) => settle() && this.accept(response),
+      (error: unknown) => settle() && this.fail(error),
+    );
+  }
+
+  private respond(response: unknown): void {
+    if (this.over) return;
+    if (response == null) {
+      this.sendError(404);
+      return;
+    }
+    let head: Head;
+    try {
+      if (typeof response !== 'object') {
+        throw new InvalidResponseError(this.where(), `expected a response object, got ${describe(response)}`);
+      }
+      head = prepareHead(response, this);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    const { plan, declaredLength } = head;
+    const bodyless = this.req.method === 'HEAD' || head.status === 204 || head.status === 304;
+    if (plan.kind === 'fixed') {
+      const body = bodyless ? undefined : plan.body;
+      if (declaredLength >= 0 && !bodyless) {
+        const size = byteSize(body ?? '');
+        if (size !== declaredLength) {
+          this.fail(new ContentLengthMismatchError(this.where(), declaredLength, `has ${size}`));
+          return;
+        }
+      }
+      this.over = true;
+      this.stopTimer();
+      if (this.writeHead(head)) this.res.end(body);
+      return;
+    }
+    if (bodyless) {
+      if (plan.body instanceof Readable) plan.body.destroy();
+      this.over = true;
+      if (this.writeHead(head)) this.res.end();
+      return;
+    }
+    if (!this.writeHead(head)) return;
+    if (plan.kind === 'push') this.push(plan.body, declaredLength);
+    else void this.pull(plan.body, declaredLength);
+  }
+
+  private push(body: Observable<BodyChunk>, declared: number): void {
+    if (!this.watch()) return;
+    const { res } = this;
+    const { highWaterMark, overflow } = this.config;
+    let written = 0;
+    const subscription = body.subscribe({
+      next: (chunk) => {
+        if (this.over) return;
+        const size = byteSize(chunk);
+        if (size <= 0) {
+          if (size < 0) this.breakStream(new InvalidChunkError(this.where(), chunk));
+          return;
+        }
+        const buffered = res.writableLength;
+        if (buffered > 0 && buffered + size > highWaterMark) {
+          if (overflow === 'error') this.breakStream(new BodyOverflowError(this.where(), highWaterMark));
+          return;
+        }
+        if (declared >= 0 && written + size > declared) {
+          this.breakStream(new ContentLengthMismatchError(this.where(), declared, 'has more than'));
+          return;
+        }
+        written += size;
+        res.write(chunk);
+      },
+      error: (error: unknown) => this.breakStream(new ResponseStreamError(this.where(), error)),
+      complete: () => this.finish(declared, written),
+    });
+    if (this.over) {
+      subscription.unsubscribe();
+      return;
+    }
+    this.live = subscription;
+    if (written === 0) res.flushHeaders();
+  }
+
+  private async pull(body: AsyncIterable<BodyChunk> | Readable, declared: number): Promise<void> {
+    if (!this.watch()) return;
+    const iterator =
+      body instanceof Readable
+        ? iterateReadable(body, {
+            destroyOnReturn: true,
+            failure: (cause) => new ResponseStreamError(this.where(), cause ?? new Error('the stream closed early')),
+          })
+        : body[Symbol.asyncIterator]();
+    this.live = { unsubscribe: () => closeIterator(iterator) };
+    const { res } = this;
+    res.flushHeaders();
+    let written = 0;
+    try {
+      for (;;) {
+        const step = await iterator.next();
+        if (this.over) return;
+        if (step.done === true) break;
+        const chunk: unknown = step.value;
+        const size = byteSize(chunk);
+        if (size <= 0) {
+          if (size < 0) {
+            this.breakStream(new InvalidChunkError(this.where(), chunk));
+            return;
+          }
+          continue;
+        }
+        if (declared >= 0 && written + size > declared) {
+          this.breakStream(new ContentLengthMismatchError(this.where(), declared, 'has more than'));
+          return;
+        }
+        written += size;
+        if (!res.write(chunk as BodyChunk)) {
+          await this.drained();
+          if (this.over) return;
+        }
+      }
+      this.live = undefined;
+      this.finish(declared, written);
+    } catch (error) {
+      this.live = undefined;
+      this.breakStream(error instanceof ResponseStreamError ? error : new ResponseStreamError(this.where(), error));
+    }
+  }
+
+  private finish(declared: number, written: number): void {
+    if (this.over) return;
+    if (declared >= 0 && written !== declared) {
+      this.breakStream(new ContentLengthMismatchError(this.where(), declared, `has ${written}`));
+      return;
+    }
+    this.over = true;
+    this.res.end();
+  }
+
+  /** Resolves when the client has taken what was written, or has gone. */
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  private writeHead(head: Head): boolean {
+    if (this.config.closing) this.res.shouldKeepAlive = false;
+    try {
+      this.res.writeHead(head.status, head.headers);
+      return true;
+    } catch (error) {
+      this.over = false;
+      this.fail(new InvalidResponseError(this.where(), `node refused the head (${String(error)})`));
+      return false;
+    }
+  }
+
+  /** Answers a failure before the head, or breaks the connection after it. */
+  private fail(error: unknown): void {
+    if (this.over) return;
+    if (this.res.headersSent) {
+      this.breakStream(new ResponseStreamError(this.where(), error));
+      return;
+    }
+    if (error instanceof HttpError) {
+      this.sendError(error.status, error.message, error.headers);
+      return;
+    }
+    const reported =
+      error instanceof RxjetError && error.code !== 'RXJET_ERR_HTTP' ? error : new HandlerError(this.where(), error);
+    this.report(reported);
+    this.sendError(error instanceof HandlerTimeoutError ? 503 : 500);
+  }
+
+  private sendError(status: number, message = statusText(status), headers?: HttpError['headers']): void {
+    if (this.over) return;
+    this.over = true;
+    this.stopTimer();
+    this.live?.unsubscribe();
+    this.live = undefined;
+    const response = {
+      status,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', ...headers },
+      body: message,
+    };
+    let head: Head;
+    try {
+      head = prepareHead(response, this);
+    } catch (error) {
+      this.report(error as Error);
+      head = prepareHead(
+        { status: 500, headers: { 'content-type': response.headers['content-type'] }, body: statusText(500) },
+        this,
+      );
+    }
+    if (this.config.closing) this.res.shouldKeepAlive = false;
+    this.res.writeHead(head.status, head.headers);
+    this.res.end(this.req.method === 'HEAD' ? undefined : (head.plan.body as string));
+  }
+
+  /** After the head: the only honest signal left is to cut the connection. */
+  private breakStream(error: RxjetError): void {
+    if (this.over) return;
+    this.over = true;
+    this.stopLive();
+    contextOf(this.req)?.abort(error);
+    this.report(error);
+    this.res.destroy();
+  }
+
+  /** Starts listening for the client going away; false if it already has. */
+  private watch(): boolean {
+    if (!this.watching) {
+      this.watching = true;
+      if (this.res.destroyed) {
+        this.abandon();
+      } else {
+        this.res.on('close', () => {
+          if (!this.res.writableFinished) this.abandon();
+          if (this.config.closing) this.config.onSettled?.();
+        });
+      }
+    }
+    return !this.over;
+  }
+
+  /** The client went away: stop everything that runs for it and abort its signal. */
+  private abandon(): void {
+    if (this.over) return;
+    this.over = true;
+    this.stopLive();
+    contextOf(this.req)?.abort(new ClientAbortedError(this.where()));
+  }
+
+  private startTimer(): void {
+    const { handlerTimeout } = this.config;
+    if (handlerTimeout > 0 && this.timer === undefined) {
+      this.timer = asyncScheduler.schedule(() => {
+        this.timer = undefined;
+        if (this.over) return;
+        const error = new HandlerTimeoutError(this.where(), handlerTimeout);
+        this.live?.unsubscribe();
+        this.live = undefined;
+        contextOf(this.req)?.abort(error);
+        this.fail(error);
+      }, handlerTimeout);
+    }
+  }
+
+  private stopTimer(): void {
+    this.timer?.unsubscribe();
+    this.timer = undefined;
+  }
+
+  private stopLive(): void {
+    this.stopTimer();
+    const live = this.live;
+    this.live = undefined;
+    live?.unsubscribe();
+  }
+
+  private report(error: Error): void {
+    try {
+      this.config.report(error, this.req);
+    } catch (hookError) {
+      console.error('rxjet: onError threw', hookError, 'while reporting', error);
+    }
+  }
+}
+
+/** Bytes in a chunk, or -1 for something that is not a chunk. */
+function byteSize(chunk: unknown): number {
+  if (typeof chunk === 'string') return chunk.length === 0 ? 0 : Buffer.byteLength(chunk);
+  if (chunk instanceof Uint8Array) return chunk.byteLength;
+  return -1;
+}
+
+function closeIterator(iterator: AsyncIterator<unknown>): void {
+  try {
+    const closing = iterator.return?.();
+    if (closing !== undefined) closing.then(undefined, () => undefined);
+  } catch {
+    // the source failed while closing; the exchange is over either way
+  }
+}

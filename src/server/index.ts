@@ -1,0 +1,9 @@
+export { serve, Server, type CloseOptions } from './serve.js';
+export type { ServeOptions } from './options.js';
+export type { ResponseOptions, OverflowPolicy } from './pipeline-config.js';
+export { HttpError, type HttpErrorOptions } from '../internal/errors.js';
+export { text } from './text.js';
+export { json } from './json.js';
+export { form, type FormFields } from './form.js';
+export type { BodyReadOptions } from './read-body.js';
+export type { BodyChunk, Handler, HandlerResult, JetRequest, JetResponse, RequestBody, ResponseBody } from './types.js';

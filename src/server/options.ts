@@ -1,0 +1,155 @@
+import { InvalidOptionError } from '../internal/errors.js';
+import { checkKnownOptions, choiceOption, functionOption, integerOption, limitOption } from '../internal/validate.js';
+import type { PipelineConfig, ResponseOptions } from './pipeline-config.js';
+import type { Handler, JetRequest } from './types.js';
+
+/**
+ * Options of {@link serve}. Every limit has a default safer than node's own; each is named
+ * after the node setting it drives where there is one.
+ */
+export interface ServeOptions extends ResponseOptions {
+  /** The request handler. */
+  handler: Handler;
+  /**
+   * The port to listen on; 0 picks a free one (see `server.port`).
+   * @default 0
+   */
+  port?: number;
+  /**
+   * The address to listen on. Use `'0.0.0.0'` or `'::'` to accept connections from other machines.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Milliseconds a client has to send all request headers (node: 60 s); then 408 and close.
+   * @default 30000
+   */
+  headersTimeout?: number;
+  /**
+   * Milliseconds a client has to send the whole request, body included (node: 300 s); 0 turns it off.
+   * @default 60000
+   */
+  requestTimeout?: number;
+  /**
+   * How often the two timeouts above are checked, in milliseconds (node: 30 s, so they fire late).
+   * @default 1000
+   */
+  connectionsCheckingInterval?: number;
+  /**
+   * Milliseconds a socket may see no traffic either way, e.g. a client that stopped reading a
+   * stream, before it is destroyed (node: off). Raise it for handlers that stay silent longer; 0 turns it off.
+   * @default 60000
+   */
+  idleTimeout?: number;
+  /**
+   * Milliseconds an idle keep-alive connection is kept open.
+   * @default 5000
+   */
+  keepAliveTimeout?: number;
+  /**
+   * Largest request head in bytes; past it, 431.
+   * @default 16384
+   */
+  maxHeaderSize?: number;
+  /**
+   * Most request headers kept; the rest are dropped, as node does.
+   * @default 2000
+   */
+  maxHeadersCount?: number;
+  /**
+   * Default limit of the body helpers `text`, `json` and `form`, in bytes; past it, 413.
+   * @default 1048576 (1 MiB)
+   */
+  maxBodySize?: number;
+  /**
+   * Limit of the streaming `req.body` in bytes: past it the body errors with a 413 `HttpError`.
+   * @default Infinity (streaming bodies are bounded by backpressure instead)
+   */
+  maxRequestBodySize?: number;
+}
+
+/** Every option of {@link ServeOptions}, resolved. */
+export interface ServerConfig {
+  handler: Handler;
+  port: number;
+  host: string;
+  headersTimeout: number;
+  requestTimeout: number;
+  connectionsCheckingInterval: number;
+  idleTimeout: number;
+  keepAliveTimeout: number;
+  maxHeaderSize: number;
+  maxHeadersCount: number;
+  maxBodySize: number;
+  maxRequestBodySize: number;
+  pipeline: PipelineConfig;
+}
+
+const serveOptionNames = [
+  'handler',
+  'port',
+  'host',
+  'headersTimeout',
+  'requestTimeout',
+  'connectionsCheckingInterval',
+  'idleTimeout',
+  'keepAliveTimeout',
+  'maxHeaderSize',
+  'maxHeadersCount',
+  'maxBodySize',
+  'maxRequestBodySize',
+  'highWaterMark',
+  'overflow',
+  'handlerTimeout',
+  'onError',
+] as const;
+
+/** The default `onError`: one line of context and the error, on stderr. */
+export function logError(error: Error, req: JetRequest): void {
+  console.error(`rxjet: ${req.method} ${req.url}:`, error);
+}
+
+/** Resolves the pipeline part of the options; throws {@link InvalidOptionError} on a bad one. */
+export function resolvePipeline(options: ResponseOptions): PipelineConfig {
+  const o = options as Record<string, unknown>;
+  return {
+    highWaterMark: integerOption(o, 'highWaterMark', 1024 * 1024, 1),
+    overflow: choiceOption(o, 'overflow', ['error', 'drop'], 'error'),
+    handlerTimeout: integerOption(o, 'handlerTimeout', 0, 0, 2 ** 31 - 1),
+    report: functionOption<PipelineConfig['report']>(o, 'onError') ?? logError,
+    closing: false,
+  };
+}
+
+/** Resolves and checks every option of `serve`, throwing on the first bad one. */
+export function resolveServeOptions(options: ServeOptions): ServerConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'an object with at least a handler');
+  }
+  checkKnownOptions(options, serveOptionNames, 'serve');
+  const o = options as unknown as Record<string, unknown>;
+  const handler = functionOption<Handler>(o, 'handler');
+  if (handler === undefined) throw new InvalidOptionError('handler', 'a function (req) => response');
+  const host = o.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '') throw new InvalidOptionError('host', 'a non-empty string');
+  const maxTimer = 2 ** 31 - 1;
+  const config: ServerConfig = {
+    handler,
+    port: integerOption(o, 'port', 0, 0, 65535),
+    host,
+    headersTimeout: integerOption(o, 'headersTimeout', 30_000, 1, maxTimer),
+    requestTimeout: integerOption(o, 'requestTimeout', 60_000, 0, maxTimer),
+    connectionsCheckingInterval: integerOption(o, 'connectionsCheckingInterval', 1_000, 1, maxTimer),
+    idleTimeout: integerOption(o, 'idleTimeout', 60_000, 0, maxTimer),
+    keepAliveTimeout: integerOption(o, 'keepAliveTimeout', 5_000, 0, maxTimer),
+    maxHeaderSize: integerOption(o, 'maxHeaderSize', 16 * 1024, 1),
+    maxHeadersCount: integerOption(o, 'maxHeadersCount', 2000, 1),
+    maxBodySize: limitOption(o, 'maxBodySize', 1024 * 1024),
+    maxRequestBodySize: limitOption(o, 'maxRequestBodySize', Infinity),
+    pipeline: resolvePipeline(options),
+  };
+  if (config.requestTimeout > 0 && config.headersTimeout > config.requestTimeout) {
+    throw new InvalidOptionError('headersTimeout', `at most requestTimeout (${config.requestTimeout})`);
+  }
+  return config;
+}

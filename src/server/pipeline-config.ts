@@ -1,0 +1,44 @@
+import type { JetRequest } from './types.js';
+
+/** What to do when a push body gets more than `highWaterMark` bytes ahead of the client. */
+export type OverflowPolicy = 'error' | 'drop';
+
+/** Options of the response pipeline, shared by `serve` and `inject`. */
+export interface ResponseOptions {
+  /**
+   * Bytes a push (plain Observable) body may get ahead of a slow client before `overflow`
+   * applies. Pull bodies (async iterables, streams, rxjet bodies) never buffer beyond the
+   * socket's own buffer: they are read only as fast as the client reads.
+   * @default 1048576 (1 MiB)
+   */
+  highWaterMark?: number;
+  /**
+   * Past `highWaterMark`: `'error'` destroys the response and reports a
+   * `BodyOverflowError`; `'drop'` drops chunks until the client catches up (for live data).
+   * @default 'error'
+   */
+  overflow?: OverflowPolicy;
+  /**
+   * Milliseconds a handler may take to answer (first emission, resolution) before it is
+   * unsubscribed, `req.signal` aborts and a 503 is sent; 0 turns it off.
+   * @default 0
+   */
+  handlerTimeout?: number;
+  /**
+   * Called once for each unexpected error (a handler failing, an invalid response, a body
+   * failing mid-stream, a handler timeout); never for `HttpError`s. The default writes it to
+   * stderr. Error details never reach the client.
+   */
+  onError?: (error: Error, req: JetRequest) => void;
+}
+
+/** The resolved pipeline settings; `closing` flips when the server starts closing. */
+export interface PipelineConfig {
+  readonly highWaterMark: number;
+  readonly overflow: OverflowPolicy;
+  readonly handlerTimeout: number;
+  readonly report: (error: Error, req: JetRequest) => void;
+  closing: boolean;
+  /** Called when an exchange that outlived its handler call ends while closing. */
+  onSettled?: () => void;
+}

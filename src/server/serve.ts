@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InvalidOptionError } from '../internal/errors.js';
+import { Exchange } from './exchange.js';
+import { resolveServeOptions, type ServeOptions, type ServerConfig } from './options.js';
+import { createRequest } from './request.js';
+import { RequestContext } from './request-context.js';
+
+/** Where `inject` finds a server's handler and settings. */
+export const kConfig: unique symbol = Symbol('rxjet.server');
+
+/** Options of {@link Server.close}. */
+export interface CloseOptions {
+  /**
+   * Milliseconds in-flight requests get to finish before their connections are destroyed.
+   * @default 10000
+   */
+  timeout?: number;
+}
+
+/**
+ * A running rxjet server, as {@link serve} resolves it.
+ */
+export class Server {
+  /** @internal */
+  readonly [kConfig]: ServerConfig;
+  /** The node server underneath, for advanced use. */
+  readonly node: NodeServer;
+  private closing: Promise<void> | undefined;
+
+  /** @internal */
+  constructor(node: NodeServer, config: ServerConfig) {
+    this.node = node;
+    this[kConfig] = config;
+  }
+
+  /** The port the server is bound to. */
+  get port(): number {
+    return (this.node.address() as AddressInfo).port;
+  }
+
+  /** The URL to reach it, e.g. `'http://127.0.0.1:8080'`. */
+  get url(): string {
+    const host = this[kConfig].host;
+    const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+    return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${this.port}`;
+  }
+
+  /**
+   * Closes gracefully: stops accepting connections, closes idle keep-alive connections, answers
+   * requests that still arrive on open connections with 503 and `connection: close`, lets
+   * in-flight requests finish, and after `timeout` destroys whatever is left (which tears down
+   * its handlers and bodies). Resolves once every connection is gone; calling it again returns
+   * the same Promise.
+   *
+   * @param options - `timeout` in milliseconds (default 10000)
+   * @returns a Promise that resolves when the server and all its connections are closed
+   * @example
+   * ```ts
+   * process.on('SIGTERM', () => void server.close({ timeout: 5000 }));
+   * ```
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    const timeout = options.timeout ?? 10_000;
+    if (!Number.isInteger(timeout) || timeout < 0) {
+      throw new InvalidOptionError('timeout', `a non-negative integer, got ${String(timeout)}`);
+    }
+    const { node } = this;
+    const pipeline = this[kConfig].pipeline;
+    pipeline.closing = true;
+    let sweep: NodeJS.Immediate | undefined;
+    pipeline.onSettled = () => {
+      sweep ??= setImmediate(() => {
+        sweep = undefined;
+        node.closeIdleConnections();
+      });
+    };
+    this.closing = new Promise<void>((resolve) => {
+      const force = setTimeout(() => node.closeAllConnections(), timeout);
+      node.close(() => {
+        clearTimeout(force);
+        if (sweep !== undefined) clearImmediate(sweep);
+        resolve();
+      });
+      node.closeIdleConnections();
+    });
+    return this.closing;
+  }
+}
+
+/**
+ * Starts an HTTP server that answers every request with `handler`.
+ *
+ * Options are checked at once: a bad one throws an `InvalidOptionError` synchronously.
+ *
+ * @param options - the handler, where to listen, and limits (see {@link ServeOptions})
+ * @returns a Promise of the running {@link Server}, once it listens
+ * @example
+ * ```ts
+ * import { serve } from 'rxjet/server';
+ * import { interval, map, take } from 'rxjs';
+ *
+ * const server = await serve({
+ *   port: 8080,
+ *   handler: (req) =>
+ *     req.path === '/count'
+ *       ? { body: interval(100).pipe(take(10), map((i) => `${i}\n`)) }
+ *       : { headers: { 'content-type': 'text/plain' }, body: 'hello' },
+ * });
+ * console.log(`listening on ${server.url}`);
+ * ```
+ */
+export function serve(options: ServeOptions): Promise<Server> {
+  const config = resolveServeOptions(options);
+  const { handler, pipeline, maxBodySize, maxRequestBodySize } = config;
+  const node = createServer(
+    {
+      headersTimeout: config.headersTimeout,
+      requestTimeout: config.requestTimeout,
+      connectionsCheckingInterval: config.connectionsCheckingInterval,
+      keepAliveTimeout: config.keepAliveTimeout,
+      maxHeaderSize: config.maxHeaderSize,
+      noDelay: true,
+    },
+    (raw: IncomingMessage, res: ServerResponse) => {
+      const req = createRequest(raw, new RequestContext(maxBodySize), 'http', maxRequestBodySize);
+      const exchange = new Exchange(req, res, pipeline);
+      if (pipeline.closing) exchange.refuse();
+      else exchange.run(handler);
+    },
+  );
+  node.maxHeadersCount = config.maxHeadersCount;
+  node.timeout = config.idleTimeout;
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    node.once('error', onError);
+    node.listen(config.port, config.host, () => {
+      node.off('error', onError);
+      resolve(new Server(node, config));
+    });
+  });
+}

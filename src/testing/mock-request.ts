@@ -1,0 +1,97 @@
+import { from, isObservable, map, Observable } from 'rxjs';
+import { InvalidOptionError, describe } from '../internal/errors.js';
+import { iterateObservable } from '../internal/observable-iterator.js';
+import { checkKnownOptions, limitOption } from '../internal/validate.js';
+import { onceBody } from '../server/request-body.js';
+import { kContext, RequestContext } from '../server/request-context.js';
+import { splitTarget } from '../server/request.js';
+import type { BodyChunk, JetRequest } from '../server/types.js';
+
+/** What {@link mockRequest} builds a request from; everything has a default. */
+export interface MockRequestOptions {
+  /** @default 'GET' */
+  method?: string;
+  /** The request target. @default '/' */
+  url?: string;
+  /** Names are lower-cased and arrays joined with `', '`, as on a real request. */
+  headers?: Record<string, string | readonly string[]>;
+  /**
+   * The body: whole, or an Observable of chunks (a marble Observable works, in virtual time).
+   * A whole body gets a `content-length` header unless one is given.
+   */
+  body?: string | Uint8Array | Observable<BodyChunk>;
+  /** @default '127.0.0.1' */
+  remoteAddress?: string;
+  /** @default 'http' */
+  scheme?: 'http' | 'https';
+  /** @default 'HTTP/1.1' */
+  protocol?: string;
+  /**
+   * The default limit of the body helpers, as the server's `maxBodySize`.
+   * @default 1048576
+   */
+  maxBodySize?: number;
+}
+
+const optionNames = ['method', 'url', 'headers', 'body', 'remoteAddress', 'scheme', 'protocol', 'maxBodySize'];
+
+/**
+ * Builds a request with no socket, for testing handlers with {@link inject} or by calling them.
+ * Its body is read-once like a real one, and its `signal` aborts when the `inject` using it is
+ * unsubscribed: use one mock per `inject`.
+ *
+ * @param options - what differs from a plain `GET /`
+ * @returns a {@link JetRequest}
+ * @example
+ * ```ts
+ * import { mockRequest } from 'rxjet/testing';
+ * const req = mockRequest({ method: 'POST', url: '/items?x=1', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+ * ```
+ */
+export function mockRequest(options: MockRequestOptions = {}): JetRequest {
+  checkKnownOptions(options, optionNames, 'mockRequest');
+  const o = options as Record<string, unknown>;
+  const url = options.url ?? '/';
+  if (typeof url !== 'string' || url === '') throw new InvalidOptionError('url', 'a non-empty string');
+  const method = (options.method ?? 'GET').toUpperCase();
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    const joined = typeof value === 'string' ? value : value.join(name.toLowerCase() === 'cookie' ? '; ' : ', ');
+    const lower = name.toLowerCase();
+    headers[lower] = headers[lower] === undefined ? joined : `${headers[lower]}, ${joined}`;
+  }
+  const { body } = options;
+  let chunks: Observable<Uint8Array>;
+  if (body === undefined) {
+    chunks = from([]);
+  } else if (typeof body === 'string' || body instanceof Uint8Array) {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    headers['content-length'] ??= String(bytes.byteLength);
+    chunks = from([bytes]);
+  } else if (isObservable(body)) {
+    chunks = body.pipe(map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk)));
+  } else {
+    throw new InvalidOptionError('body', `a string, Uint8Array or Observable, got ${describe(body)}`);
+  }
+  const context = new RequestContext(limitOption(o, 'maxBodySize', 1024 * 1024));
+  const { path, query } = splitTarget(url);
+  return {
+    method,
+    url,
+    path,
+    query,
+    headers,
+    body: onceBody({
+      subscribe: (subscriber) => chunks.subscribe(subscriber),
+      iterate: () => iterateObservable(chunks),
+    }),
+    remoteAddress: options.remoteAddress ?? '127.0.0.1',
+    scheme: options.scheme ?? 'http',
+    protocol: options.protocol ?? 'HTTP/1.1',
+    get signal(): AbortSignal {
+      return context.signal;
+    },
+    raw: undefined,
+    [kContext]: context,
+  } as JetRequest;
+}
