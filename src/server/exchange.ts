@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { asyncScheduler, isObservable, type Observable, type Subscription, type Unsubscribable } from 'rxjs';
+import { subscriberOf } from '../internal/subscriber-of.js';
 import {
   ClientAbortedError,
   ContentLengthMismatchError,
@@ -79,23 +80,20 @@ export class Exchange {
   private subscribeTo(result: Observable<unknown>): void {
     if (!this.watch()) return;
     this.startTimer();
-    let settled = false;
-    let subscription: Subscription | undefined = undefined;
     const settle = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      subscription?.unsubscribe();
+      if (subscriber.closed) return false;
+      subscriber.unsubscribe();
       this.live = undefined;
       this.stopTimer();
       return true;
     };
-    subscription = result.subscribe({
+    const subscriber = subscriberOf<unknown>({
       next: (response) => settle() && this.respond(response),
       error: (error: unknown) => settle() && this.fail(error),
       complete: () => settle() && this.sendError(404),
     });
-    if (settled) subscription.unsubscribe();
-    else this.live = subscription;
+    if (!subscriber.closed) this.live = subscriber;
+    result.subscribe(subscriber);
   }
 
   private awaitResult(result: PromiseLike<unknown>): void {
@@ -163,7 +161,7 @@ export class Exchange {
     const { res } = this;
     const { highWaterMark, overflow } = this.config;
     let written = 0;
-    const subscription = body.subscribe({
+    const subscriber = subscriberOf<BodyChunk>({
       next: (chunk) => {
         if (this.over) return;
         const size = byteSize(chunk);
@@ -186,12 +184,9 @@ export class Exchange {
       error: (error: unknown) => this.breakStream(new ResponseStreamError(this.where(), error)),
       complete: () => this.finish(declared, written),
     });
-    if (this.over) {
-      subscription.unsubscribe();
-      return;
-    }
-    this.live = subscription;
-    if (written === 0) res.flushHeaders();
+    this.live = subscriber;
+    body.subscribe(subscriber);
+    if (!this.over && written === 0) res.flushHeaders();
   }
 
   private async pull(body: AsyncIterable<BodyChunk> | Readable, declared: number): Promise<void> {

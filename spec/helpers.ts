@@ -1,0 +1,109 @@
+import http, { type IncomingHttpHeaders } from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import { serve, type Server, type ServeOptions } from '../src/server/index.js';
+
+/** Servers started by a spec, closed after each test. */
+const running = new Set<Server>();
+
+/** Starts a server on 127.0.0.1, port 0; it is closed after the test. Errors are collected, not printed. */
+export async function start(
+  handler: ServeOptions['handler'],
+  options: Partial<ServeOptions> = {},
+): Promise<Server & { errors: Error[] }> {
+  const errors: Error[] = [];
+  const server = await serve({ onError: (error) => errors.push(error), ...options, handler, port: 0, host: '127.0.0.1' });
+  running.add(server);
+  return Object.assign(server, { errors });
+}
+
+/** Closes every server a test started; for `afterEach`. */
+export async function closeAll(): Promise<void> {
+  const servers = [...running];
+  running.clear();
+  await Promise.all(servers.map((s) => s.close({ timeout: 100 })));
+}
+
+/** Resolves with `promise`, or rejects naming `what` after `ms`. */
+export function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    }),
+  ]);
+}
+
+/** Polls `check` every few milliseconds until it is true; rejects after `ms`. */
+export async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A response as a real node:http client saw it. */
+export interface Fetched {
+  status: number;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: string;
+  chunks: string[];
+  complete: boolean;
+}
+
+/** Sends one request with node:http (no keep-alive) and reads the whole response. */
+export function fetchText(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Fetched> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      const chunks: string[] = [];
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body: chunks.join(''),
+          chunks,
+          complete: res.complete,
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Sends raw bytes over TCP and collects everything until the server closes (or `until` matches). */
+export async function rawExchange(
+  port: number,
+  data: string | Buffer,
+  options: { until?: (received: string) => boolean; timeout?: number } = {},
+): Promise<{ received: string; closed: boolean }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let received = '';
+  let closed = false;
+  const done = new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (options.until?.(received) === true) resolve();
+    });
+    socket.on('close', () => {
+      closed = true;
+      resolve();
+    });
+    socket.on('error', () => undefined);
+  });
+  socket.write(data);
+  await within(options.timeout ?? 5000, done, 'the raw exchange to finish');
+  socket.destroy();
+  return { received, closed };
+}

@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import net from 'node:net';
+import { once } from 'node:events';
+import { Observable } from 'rxjs';
+import { closeAll, start, until } from '../helpers.js';
+
+const chunkSize = 64 * 1024;
+const chunk = Buffer.alloc(chunkSize, 'x');
+
+/** A client that sends a GET and then reads nothing until told to. */
+async function stalledClient(port: number): Promise<{ socket: net.Socket; drain: () => Promise<number> }> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  await once(socket, 'connect');
+  socket.pause();
+  socket.on('error', () => undefined);
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  return {
+    socket,
+    drain: async () => {
+      let bytes = 0;
+      socket.on('data', (data: Buffer) => (bytes += data.length));
+      socket.resume();
+      await once(socket, 'close');
+      return bytes;
+    },
+  };
+}
+
+/** Resolves once `count()` has not moved for `quietMs` (checked every 20 ms), at most `ms` in all. */
+async function settled(count: () => number, quietMs = 300, ms = 10_000): Promise<number> {
+  let last = -1;
+  let since = Date.now();
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const now = count();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return now;
+    }
+    if (Date.now() > deadline) throw new Error('the producer never stopped');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('serve: backpressure', function () {
+  this.timeout(30_000);
+  afterEach(closeAll);
+
+  it('pulls an async iterable only as fast as the client reads', async () => {
+    const total = 1024; // 64 MiB
+    let produced = 0;
+    const server = await start(() => ({
+      body: (async function* () {
+        for (let i = 0; i < total; i++) {
+          produced++;
+          yield chunk;
+        }
+      })(),
+    }));
+    const client = await stalledClient(server.port);
+    const stalledAt = await settled(() => produced);
+    expect(stalledAt * chunkSize).to.be.lessThan(32 * 1024 * 1024, 'the producer waited for the client');
+    const received = await client.drain();
+    expect(produced).to.equal(total);
+    expect(received).to.be.greaterThan(total * chunkSize);
+  });
+
+  it('keeps a push body within highWaterMark and errors with BodyOverflowError past it', async () => {
+    let emitted = 0;
+    let stoppedEarly = false;
+    const server = await start(
+      () => ({
+        body: new Observable<Uint8Array>((subscriber) => {
+          for (let i = 0; i < 2048 && !subscriber.closed; i++) {
+            emitted++;
+            subscriber.next(chunk);
+          }
+          stoppedEarly = subscriber.closed;
+          subscriber.complete();
+        }),
+      }),
+      { highWaterMark: 1024 * 1024 },
+    );
+    const client = await stalledClient(server.port);
+    await until(() => server.errors.length > 0, 'the overflow to be reported');
+    expect(server.errors[0]).to.include({ code: 'RXJET_ERR_BODY_OVERFLOW', name: 'BodyOverflowError' });
+    expect(stoppedEarly).to.equal(true);
+    expect(emitted).to.be.lessThan(2048);
+    const received = await client.drain();
+    expect(received).to.be.lessThan(2048 * chunkSize);
+  });
+
+  it('drops chunks past highWaterMark under overflow: "drop" and ends the response cleanly', async () => {
+    const server = await start(
+      () => ({
+        body: new Observable<Uint8Array>((subscriber) => {
+          for (let i = 0; i < 2048; i++) subscriber.next(chunk);
+          subscriber.next(Buffer.from('END'));
+          subscriber.complete();
+        }),
+      }),
+      { highWaterMark: 1024 * 1024, overflow: 'drop' },
+    );
+    const socket = net.connect({ port: server.port, host: '127.0.0.1' });
+    await once(socket, 'connect');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const parts: Buffer[] = [];
+    socket.on('data', (data: Buffer) => parts.push(data));
+    await once(socket, 'close');
+    const all = Buffer.concat(parts);
+    expect(all.length).to.be.lessThan(2048 * chunkSize);
+    expect(all.toString('latin1').endsWith('END\r\n0\r\n\r\n')).to.equal(true);
+    expect(server.errors).to.have.length(0);
+  });
+
+  it('closes a client that never reads after idleTimeout and stops the body', async () => {
+    let finished = false;
+    const server = await start(
+      () => ({
+        body: (async function* () {
+          try {
+            for (;;) yield chunk;
+          } finally {
+            finished = true;
+          }
+        })(),
+      }),
+      { idleTimeout: 300 },
+    );
+    const client = await stalledClient(server.port);
+    await until(() => finished, 'the stalled response to be torn down', 10_000);
+    await client.drain();
+    expect(client.socket.destroyed).to.equal(true);
+  });
+});
