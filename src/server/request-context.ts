@@ -1,23 +1,25 @@
 import { ClientAbortedError } from '../internal/errors.js';
 import type { JetRequest } from './types.js';
 
-/** Where a request keeps what is not part of its public shape; copied along when it is spread. */
+/** Where a request keeps what is not part of its public shape. */
 export const kContext: unique symbol = Symbol('rxjet.request');
 
+/** Per-request state the pipeline and the body helpers share with the request. */
+export interface RequestContext {
+  /** The default limit of the body helpers (`text`, `json`, `form`). */
+  readonly maxBodySize: number;
+  /** Aborts the request's signal once; later calls keep the first reason. */
+  abort(reason: Error): void;
+}
+
 /**
- * Per-request state the pipeline and the body helpers share: the lazily made abort signal and
- * the body-size limit the server was given.
+ * An abort signal made on first use: most handlers never ask for one, and an AbortController
+ * costs more than the rest of a request map together.
  */
-export class RequestContext {
+export class LazySignal {
   private controller: AbortController | undefined;
   private reason: Error | undefined;
 
-  /**
-   * @param maxBodySize - the default limit of the body helpers (`text`, `json`, `form`)
-   */
-  constructor(readonly maxBodySize: number) {}
-
-  /** The request's `signal`, made on first use: most handlers never ask for it. */
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
@@ -26,7 +28,6 @@ export class RequestContext {
     return this.controller.signal;
   }
 
-  /** Aborts the signal once; later calls keep the first reason. */
   abort(reason: Error = new ClientAbortedError('the request')): void {
     if (this.reason !== undefined) return;
     this.reason = reason;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { joinRawHeaders } from '../internal/headers.js';
 import { incomingBody } from './request-body.js';
-import { kContext, type RequestContext } from './request-context.js';
+import { kContext, LazySignal, type RequestContext } from './request-context.js';
 import type { JetRequest, RequestBody } from './types.js';
 
 /** Splits a request target into path and query; absolute-form targets keep only their path. */
@@ -24,40 +24,79 @@ export function unwrapAddress(address: string | undefined): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
+/** The server limits a request needs. */
+export interface RequestLimits {
+  readonly maxBodySize: number;
+  readonly maxRequestBodySize: number;
+  readonly maxHeadersCount: number;
+}
+
 /**
- * Builds the request map for a node request. Headers, body and signal are computed on first
- * use, so a handler that never looks at them costs no more than a bare node handler.
+ * The request map of a node request. Cheap fields are set at once; `headers`, `body`,
+ * `signal` and `remoteAddress` are computed on first use, so a handler that never looks at
+ * them costs no more than a bare node handler (an object literal with getters, or an eager
+ * AbortController, each cost more than the whole of node's request handling).
  */
-export function createRequest(
-  raw: IncomingMessage,
-  context: RequestContext,
-  scheme: 'http' | 'https',
-  maxRequestBodySize: number,
-): JetRequest {
-  const url = raw.url ?? '/';
-  const { path, query } = splitTarget(url);
-  const method = raw.method ?? 'GET';
-  let headers: Record<string, string> | undefined;
-  let body: RequestBody | undefined;
-  const request = {
-    method,
-    url,
-    path,
-    query,
-    get headers(): Record<string, string> {
-      return (headers ??= joinRawHeaders(raw.rawHeaders));
-    },
-    get body(): RequestBody {
-      return (body ??= incomingBody(raw, maxRequestBodySize, () => `${method} ${url}`));
-    },
-    remoteAddress: unwrapAddress(raw.socket.remoteAddress),
-    scheme,
-    protocol: `HTTP/${raw.httpVersion}`,
-    get signal(): AbortSignal {
-      return context.signal;
-    },
-    raw,
-    [kContext]: context,
-  };
-  return request;
+export class IncomingRequest implements JetRequest, RequestContext {
+  readonly method: string;
+  readonly url: string;
+  readonly path: string;
+  readonly query: string;
+  readonly scheme: 'http' | 'https';
+  readonly protocol: string;
+  readonly raw: IncomingMessage;
+  /** The original request; a request derived with `Object.create(req, …)` shares its lazy state. @internal */
+  readonly [kContext]: IncomingRequest;
+  private lazyHeaders: Record<string, string> | undefined = undefined;
+  private lazyBody: RequestBody | undefined = undefined;
+  private readonly lazySignal = new LazySignal();
+
+  constructor(
+    raw: IncomingMessage,
+    scheme: 'http' | 'https',
+    private readonly limits: RequestLimits,
+  ) {
+    const url = raw.url ?? '/';
+    this.method = raw.method ?? 'GET';
+    this.url = url;
+    if (url.charCodeAt(0) === 47 /* / */) {
+      const mark = url.indexOf('?');
+      this.path = mark === -1 ? url : url.slice(0, mark);
+      this.query = mark === -1 ? '' : url.slice(mark + 1);
+    } else {
+      const { path, query } = splitTarget(url);
+      this.path = path;
+      this.query = query;
+    }
+    this.scheme = scheme;
+    this.protocol = raw.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${raw.httpVersion}`;
+    this.raw = raw;
+    this[kContext] = this;
+  }
+
+  get headers(): Record<string, string> {
+    const self = this[kContext];
+    return (self.lazyHeaders ??= joinRawHeaders(self.raw.rawHeaders, self.limits.maxHeadersCount));
+  }
+
+  get body(): RequestBody {
+    const self = this[kContext];
+    return (self.lazyBody ??= incomingBody(self.raw, self.limits.maxRequestBodySize, () => `${self.method} ${self.url}`));
+  }
+
+  get signal(): AbortSignal {
+    return this[kContext].lazySignal.signal;
+  }
+
+  get remoteAddress(): string {
+    return unwrapAddress(this.raw.socket.remoteAddress);
+  }
+
+  get maxBodySize(): number {
+    return this[kContext].limits.maxBodySize;
+  }
+
+  abort(reason: Error): void {
+    this[kContext].lazySignal.abort(reason);
+  }
 }

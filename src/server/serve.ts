@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { InvalidOptionError } from '../internal/errors.js';
 import { Exchange } from './exchange.js';
 import { resolveServeOptions, type ServeOptions, type ServerConfig } from './options.js';
-import { createRequest } from './request.js';
-import { RequestContext } from './request-context.js';
+import { IncomingRequest } from './request.js';
 
 /** Where `inject` finds a server's handler and settings. */
 export const kConfig: unique symbol = Symbol('rxjet.server');
@@ -113,7 +112,7 @@ export class Server {
  */
 export function serve(options: ServeOptions): Promise<Server> {
   const config = resolveServeOptions(options);
-  const { handler, pipeline, maxBodySize, maxRequestBodySize } = config;
+  const { handler, pipeline } = config;
   const node = createServer(
     {
       headersTimeout: config.headersTimeout,
@@ -124,7 +123,7 @@ export function serve(options: ServeOptions): Promise<Server> {
       noDelay: true,
     },
     (raw: IncomingMessage, res: ServerResponse) => {
-      const req = createRequest(raw, new RequestContext(maxBodySize), 'http', maxRequestBodySize);
+      const req = new IncomingRequest(raw, 'http', config);
       const exchange = new Exchange(req, res, pipeline);
       if (pipeline.closing) exchange.refuse();
       else exchange.run(handler);

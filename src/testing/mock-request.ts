@@ -3,7 +3,7 @@ import { InvalidOptionError, describe } from '../internal/errors.js';
 import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, limitOption } from '../internal/validate.js';
 import { onceBody } from '../server/request-body.js';
-import { kContext, RequestContext } from '../server/request-context.js';
+import { kContext, LazySignal } from '../server/request-context.js';
 import { splitTarget } from '../server/request.js';
 import type { BodyChunk, JetRequest } from '../server/types.js';
 
@@ -73,7 +73,9 @@ export function mockRequest(options: MockRequestOptions = {}): JetRequest {
   } else {
     throw new InvalidOptionError('body', `a string, Uint8Array or Observable, got ${describe(body)}`);
   }
-  const context = new RequestContext(limitOption(o, 'maxBodySize', 1024 * 1024));
+  const maxBodySize = limitOption(o, 'maxBodySize', 1024 * 1024);
+  const lazy = new LazySignal();
+  const context = { maxBodySize, abort: (reason: Error) => lazy.abort(reason) };
   const { path, query } = splitTarget(url);
   return {
     method,
@@ -89,7 +91,7 @@ export function mockRequest(options: MockRequestOptions = {}): JetRequest {
     scheme: options.scheme ?? 'http',
     protocol: options.protocol ?? 'HTTP/1.1',
     get signal(): AbortSignal {
-      return context.signal;
+      return lazy.signal;
     },
     raw: undefined,
     [kContext]: context,
