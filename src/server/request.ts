@@ -33,7 +33,7 @@ export interface RequestLimits {
 
 /**
  * The request map of a node request. Cheap fields are set at once; `headers`, `body`,
- * `signal` and `remoteAddress` are computed on first use, so a handler that never looks at
+ * and `signal` are computed on first use, so a handler that never looks at
  * them costs no more than a bare node handler (an object literal with getters, or an eager
  * AbortController, each cost more than the whole of node's request handling).
  */
@@ -44,6 +44,8 @@ export class IncomingRequest implements JetRequest, RequestContext {
   readonly query: string;
   readonly scheme: 'http' | 'https';
   readonly protocol: string;
+  /** Read at once: node can tell it only while the socket is open. */
+  readonly remoteAddress: string;
   readonly raw: IncomingMessage;
   /** The original request; a request derived with `Object.create(req, …)` shares its lazy state. @internal */
   readonly [kContext]: IncomingRequest;
@@ -71,6 +73,7 @@ export class IncomingRequest implements JetRequest, RequestContext {
     this.scheme = scheme;
     this.protocol = raw.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${raw.httpVersion}`;
     this.raw = raw;
+    this.remoteAddress = unwrapAddress(raw.socket.remoteAddress);
     this[kContext] = this;
   }
 
@@ -86,10 +89,6 @@ export class IncomingRequest implements JetRequest, RequestContext {
 
   get signal(): AbortSignal {
     return this[kContext].lazySignal.signal;
-  }
-
-  get remoteAddress(): string {
-    return unwrapAddress(this.raw.socket.remoteAddress);
   }
 
   get maxBodySize(): number {
