@@ -329,9 +329,12 @@ export class Exchange {
       if (this.res.destroyed) {
         this.abandon();
       } else {
+        const { config } = this;
+        config.active++;
         this.res.on('close', () => {
+          config.active--;
           if (!this.res.writableFinished) this.abandon();
-          if (this.config.closing) this.config.onSettled?.();
+          if (config.closing) config.onSettled?.();
         });
       }
     }

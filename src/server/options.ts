@@ -118,6 +118,7 @@ export function resolvePipeline(options: ResponseOptions): PipelineConfig {
     handlerTimeout: integerOption(o, 'handlerTimeout', 0, 0, 2 ** 31 - 1),
     report: functionOption<PipelineConfig['report']>(o, 'onError') ?? logError,
     closing: false,
+    active: 0,
   };
 }
 

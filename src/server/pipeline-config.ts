@@ -39,6 +39,8 @@ export interface PipelineConfig {
   readonly handlerTimeout: number;
   readonly report: (error: Error, req: JetRequest) => void;
   closing: boolean;
-  /** Called when an exchange that outlived its handler call ends while closing. */
+  /** Exchanges that outlived their handler call (async answers, streams) and have not closed yet. */
+  active: number;
+  /** Called when such an exchange closes while the server is closing. */
   onSettled?: () => void;
 }

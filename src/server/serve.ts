@@ -69,18 +69,29 @@ export class Server {
     const pipeline = this[kConfig].pipeline;
     pipeline.closing = true;
     let sweep: NodeJS.Immediate | undefined;
+    let nodeClosed = false;
+    let done: () => void = () => undefined;
+    const settle = (): void => {
+      if (nodeClosed && pipeline.active === 0) done();
+    };
     pipeline.onSettled = () => {
+      // A finished exchange leaves its connection idle: close it now rather than at keep-alive's end.
       sweep ??= setImmediate(() => {
         sweep = undefined;
         node.closeIdleConnections();
       });
+      settle();
     };
     this.closing = new Promise<void>((resolve) => {
       const force = setTimeout(() => node.closeAllConnections(), timeout);
-      node.close(() => {
+      done = () => {
         clearTimeout(force);
         if (sweep !== undefined) clearImmediate(sweep);
         resolve();
+      };
+      node.close(() => {
+        nodeClosed = true;
+        settle();
       });
       node.closeIdleConnections();
     });
