@@ -107,3 +107,21 @@ export async function rawExchange(
   socket.destroy();
   return { received, closed };
 }
+
+/** Resolves with `count()` once it has not moved for `quietMs` (checked every 20 ms); rejects after `ms`. */
+export async function settled(count: () => number, quietMs = 300, ms = 10_000): Promise<number> {
+  let last = -1;
+  let since = Date.now();
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const now = count();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return now;
+    }
+    if (Date.now() > deadline) throw new Error('the count never settled');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { once } from 'node:events';
 import { Observable } from 'rxjs';
-import { closeAll, start, until } from '../helpers.js';
+import { closeAll, settled, start, until } from '../helpers.js';
 
 const chunkSize = 64 * 1024;
 const chunk = Buffer.alloc(chunkSize, 'x');
@@ -24,24 +24,6 @@ async function stalledClient(port: number): Promise<{ socket: net.Socket; drain:
       return bytes;
     },
   };
-}
-
-/** Resolves once `count()` has not moved for `quietMs` (checked every 20 ms), at most `ms` in all. */
-async function settled(count: () => number, quietMs = 300, ms = 10_000): Promise<number> {
-  let last = -1;
-  let since = Date.now();
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const now = count();
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) {
-      return now;
-    }
-    if (Date.now() > deadline) throw new Error('the producer never stopped');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('serve: backpressure', function () {
