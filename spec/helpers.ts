@@ -12,7 +12,13 @@ export async function start(
   options: Partial<ServeOptions> = {},
 ): Promise<Server & { errors: Error[] }> {
   const errors: Error[] = [];
-  const server = await serve({ onError: (error) => errors.push(error), ...options, handler, port: 0, host: '127.0.0.1' });
+  const server = await serve({
+    onError: (error) => errors.push(error),
+    ...options,
+    handler,
+    port: 0,
+    host: '127.0.0.1',
+  });
   running.add(server);
   return Object.assign(server, { errors });
 }
@@ -60,22 +66,26 @@ export function fetchText(
   options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
 ): Promise<Fetched> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
-      const chunks: string[] = [];
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode!,
-          headers: res.headers,
-          rawHeaders: res.rawHeaders,
-          body: chunks.join(''),
-          chunks,
-          complete: res.complete,
-        }),
-      );
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        const chunks: string[] = [];
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body: chunks.join(''),
+            chunks,
+            complete: res.complete,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });

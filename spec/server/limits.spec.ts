@@ -67,20 +67,28 @@ describe('serve: limits and timeouts', function () {
 
   it('answers 431 to a head larger than maxHeaderSize and keeps serving', async () => {
     const server = await start(() => ({ body: 'ok' }), { maxHeaderSize: 1024 });
-    const { received } = await rawExchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(2048)}\r\n\r\n`);
+    const { received } = await rawExchange(
+      server.port,
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(2048)}\r\n\r\n`,
+    );
     expect(received).to.match(/^HTTP\/1.1 431/);
     expect((await fetchText(server.url)).body).to.equal('ok');
   });
 
   it('answers 431 to a head over the default 16 KiB', async () => {
     const server = await start(() => ({ body: 'ok' }));
-    const { received } = await rawExchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`);
+    const { received } = await rawExchange(
+      server.port,
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`,
+    );
     expect(received).to.match(/^HTTP\/1.1 431/);
   });
 
   it('keeps at most maxHeadersCount headers', async () => {
     let count = 0;
-    const server = await start((req) => ((count = Object.keys(req.headers).length), { body: 'ok' }), { maxHeadersCount: 5 });
+    const server = await start((req) => ((count = Object.keys(req.headers).length), { body: 'ok' }), {
+      maxHeadersCount: 5,
+    });
     const extra = Array.from({ length: 20 }, (_, i) => `X-${i}: v\r\n`).join('');
     await rawExchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\n${extra}Connection: close\r\n\r\n`);
     expect(count).to.equal(5);
@@ -100,10 +108,7 @@ describe('serve: limits and timeouts', function () {
   });
 
   it('does not apply handlerTimeout once the handler has answered with a stream', async () => {
-    const server = await start(
-      () => ({ body: timer(300).pipe(map(() => 'late but fine')) }),
-      { handlerTimeout: 100 },
-    );
+    const server = await start(() => ({ body: timer(300).pipe(map(() => 'late but fine')) }), { handlerTimeout: 100 });
     expect((await fetchText(server.url)).body).to.equal('late but fine');
   });
 });

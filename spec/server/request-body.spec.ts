@@ -64,9 +64,16 @@ describe('serve: request bodies', function () {
     });
 
     it('errors with a 413 HttpError past maxRequestBodySize', async () => {
-      const server = await start((req) => req.body.pipe(toArray(), map(() => ({ body: 'read' }))), {
-        maxRequestBodySize: 10,
-      });
+      const server = await start(
+        (req) =>
+          req.body.pipe(
+            toArray(),
+            map(() => ({ body: 'read' })),
+          ),
+        {
+          maxRequestBodySize: 10,
+        },
+      );
       const res = await fetchText(server.url, { method: 'POST', body: 'x'.repeat(11) });
       expect(res.status).to.equal(413);
       const { received } = await rawExchange(
@@ -194,7 +201,11 @@ describe('serve: request bodies', function () {
         body: '__proto__=x',
       });
       expect(poisoned.status).to.equal(400);
-      const wrong = await fetchText(server.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'a=b' });
+      const wrong = await fetchText(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'a=b',
+      });
       expect(wrong.status).to.equal(415);
     });
 

@@ -13,7 +13,11 @@ describe('serve', () => {
 
   describe('Jet server scenarios', () => {
     it('answers hello world (Jet 1)', async () => {
-      const server = await start(() => ({ status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'Hello World' }));
+      const server = await start(() => ({
+        status: 200,
+        headers: { 'Content-Type': 'text/plain' },
+        body: 'Hello World',
+      }));
       const res = await fetchText(server.url);
       expect(res.status).to.equal(200);
       expect(res.headers['content-type']).to.match(/^text\/plain/);
@@ -140,7 +144,9 @@ describe('serve', () => {
     for (const [what, handler] of failures) {
       it(`answers 500 with a generic body when the handler ${what}, reports it once and keeps serving`, async () => {
         let calls = 0;
-        const server = await start((req) => (calls++ === 0 ? (handler() as never) : { body: `still here ${req.path}` }));
+        const server = await start((req) =>
+          calls++ === 0 ? (handler() as never) : { body: `still here ${req.path}` },
+        );
         const res = await fetchText(server.url);
         expect(res.status).to.equal(500);
         expect(res.body).to.equal('Internal Server Error');
@@ -302,7 +308,10 @@ describe('serve', () => {
     });
 
     it('serves curl as a real peer', async () => {
-      const server = await start((req) => ({ headers: { 'content-type': 'text/plain' }, body: `curl saw ${req.path}` }));
+      const server = await start((req) => ({
+        headers: { 'content-type': 'text/plain' },
+        body: `curl saw ${req.path}`,
+      }));
       const { stdout } = await run('curl', ['-sS', `${server.url}/peer`]);
       expect(stdout).to.equal('curl saw /peer');
     });

@@ -60,7 +60,11 @@ describe('serve: streaming bodies', function () {
   });
 
   it('delivers the same stream whole to a client that folds it (Jet 15)', async () => {
-    const server = await start(() => ({ status: 201, headers: { 'Content-Type': 'foo' }, body: jetChunks({ emitted: 0 }) }));
+    const server = await start(() => ({
+      status: 201,
+      headers: { 'Content-Type': 'foo' },
+      body: jetChunks({ emitted: 0 }),
+    }));
     const res = await fetchText(server.url);
     expect(res.status).to.equal(201);
     expect(res.body).to.equal(expected.join(''));
@@ -85,7 +89,12 @@ describe('serve: streaming bodies', function () {
 
   it('streams to curl as it comes', async () => {
     const { spawn } = await import('node:child_process');
-    const server = await start(() => ({ body: interval(20).pipe(take(3), map((i) => `line ${i}\n`)) }));
+    const server = await start(() => ({
+      body: interval(20).pipe(
+        take(3),
+        map((i) => `line ${i}\n`),
+      ),
+    }));
     const curl = spawn('curl', ['-sSN', server.url]);
     let out = '';
     curl.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
