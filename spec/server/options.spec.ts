@@ -7,7 +7,7 @@ const handler = () => ({ body: 'ok' });
 describe('serve: options', () => {
   const bad: [string, Partial<ServeOptions> & Record<string, unknown>, string][] = [
     ['a missing handler', {}, 'handler'],
-    ['a handler that is not a function', { handler: 'x' }, 'handler'],
+    ['a handler that is not a function', { handler: 'x' as never }, 'handler'],
     ['a port out of range', { handler, port: 70000 }, 'port'],
     ['a fractional timeout', { handler, headersTimeout: 1.5 }, 'headersTimeout'],
     ['a negative idle timeout', { handler, idleTimeout: -1 }, 'idleTimeout'],

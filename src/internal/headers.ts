@@ -1,7 +1,7 @@
 /** Header names and values: what may be sent, and how incoming ones are shaped. */
 
 /** Response header values as handlers give them. */
-export type OutgoingHeaders = Readonly<Record<string, string | number | readonly string[]>>;
+export type OutgoingHeaders = Readonly<Record<string, string | number | readonly string[] | undefined>>;
 
 // RFC 9110 token characters, the only ones allowed in a field name.
 const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

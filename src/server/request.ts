@@ -84,7 +84,11 @@ export class IncomingRequest implements JetRequest, RequestContext {
 
   get body(): RequestBody {
     const self = this[kContext];
-    return (self.lazyBody ??= incomingBody(self.raw, self.limits.maxRequestBodySize, () => `${self.method} ${self.url}`));
+    return (self.lazyBody ??= incomingBody(
+      self.raw,
+      self.limits.maxRequestBodySize,
+      () => `${self.method} ${self.url}`,
+    ));
   }
 
   get signal(): AbortSignal {

@@ -27,7 +27,7 @@ export interface JetResponse {
    * @default 200
    */
   status?: number;
-  /** Header values are sent exactly as given; an array sends the header once per value. */
+  /** Header values are sent exactly as given; an array sends the header once per value; `undefined` leaves the header out. */
   headers?: OutgoingHeaders;
   /** The body; `null` or absent sends an empty one. */
   body?: ResponseBody;

@@ -1,0 +1,75 @@
+/**
+ * The demo server behind `npm start`: a page linking the demos, a plain answer, an async
+ * answer and a chunked stream a browser or `curl -N` watches grow.
+ *
+ * PORT (default 8080) and HOST (default 127.0.0.1) choose where it listens.
+ */
+import { serve, type Handler } from 'rxjet';
+import { interval, map, of, delay, take } from 'rxjs';
+
+const page = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>rxjet demo</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;min-height:3rem}</style>
+</head>
+<body>
+<h1>rxjet demo</h1>
+<p>Every answer here comes from a handler that returns an Observable, a Promise or a plain object.</p>
+<ul>
+  <li><a href="/hello">/hello</a>: a plain response object</li>
+  <li><a href="/async">/async</a>: an Observable that answers after a second</li>
+  <li><a href="/stream">/stream</a>: a chunked body, one line every 200 ms (try <code>curl -N</code>)</li>
+</ul>
+<h2>The stream, as it arrives</h2>
+<button id="start">Start</button>
+<pre id="out"></pre>
+<script>
+document.getElementById('start').onclick = async () => {
+  const out = document.getElementById('out');
+  out.textContent = '';
+  const res = await fetch('/stream');
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out.textContent += value;
+  }
+  out.textContent += '(done)';
+};
+</script>
+</body>
+</html>
+`;
+
+export const handler: Handler = (req) => {
+  switch (req.path) {
+    case '/':
+      return { headers: { 'content-type': 'text/html; charset=utf-8' }, body: page };
+    case '/hello':
+      return { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Hello World' };
+    case '/async':
+      return of({ headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'answered after a second' }).pipe(
+        delay(1000),
+      );
+    case '/stream':
+      return {
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },
+        body: interval(200).pipe(
+          take(50),
+          map((i) => `tick ${i}\n`),
+        ),
+      };
+    default:
+      return null;
+  }
+};
+
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST ?? '127.0.0.1';
+const server = await serve({ handler, port, host });
+console.log(`rxjet demo listening on ${server.url}`);
+const stop = (): void => {
+  void server.close({ timeout: 2000 }).then(() => process.exit(0));
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

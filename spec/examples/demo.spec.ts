@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { fetchText, within } from '../helpers.js';
+
+const demo = fileURLToPath(new URL('../../examples/demo.ts', import.meta.url));
+
+describe('the demo server (npm start)', function () {
+  this.timeout(30_000);
+  let child: ChildProcess;
+  let url: string;
+
+  before(async () => {
+    child = spawn(process.execPath, ['--import', 'tsx', demo], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    url = await within(
+      20_000,
+      new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /listening on (http:\/\/\S+)/.exec(out);
+          if (match) resolve(match[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`the demo exited with ${code}`)));
+      }),
+      'the demo to listen',
+    );
+  });
+
+  after(() => {
+    child.kill('SIGTERM');
+  });
+
+  it('serves a page linking the demos', async () => {
+    const res = await fetchText(url);
+    expect(res.headers['content-type']).to.equal('text/html; charset=utf-8');
+    for (const link of ['/hello', '/async', '/stream']) expect(res.body).to.include(`href="${link}"`);
+  });
+
+  it('answers /hello and /async', async () => {
+    expect((await fetchText(`${url}/hello`)).body).to.equal('Hello World');
+    expect((await fetchText(`${url}/async`)).body).to.equal('answered after a second');
+  });
+
+  it('streams /stream a line at a time', async () => {
+    const lines = await new Promise<string[]>((resolve, reject) => {
+      http.get(`${url}/stream`, (res) => {
+        const seen: string[] = [];
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          seen.push(chunk);
+          if (seen.length === 3) {
+            res.destroy();
+            resolve(seen);
+          }
+        });
+        res.on('error', reject);
+      });
+    });
+    expect(lines).to.deep.equal(['tick 0\n', 'tick 1\n', 'tick 2\n']);
+  });
+});
