@@ -6,7 +6,10 @@ describe('errors', () => {
   it('lists every code in the README "Error codes" table, and nothing else', async () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('## Error codes'));
-    const documented = [...section.matchAll(/^\| `(RXJET_ERR_[A-Z_]+)` \| `(\w+)` \|/gm)].map((m) => [m[1], m[2]]);
+    const documented = [...section.matchAll(/^\|\s*`(RXJET_ERR_[A-Z_]+)`\s*\|\s*`(\w+)`\s*\|/gm)].map((m) => [
+      m[1],
+      m[2],
+    ]);
     expect(documented.map(([code]) => code)).to.have.members(Object.keys(errorCodes));
     for (const [code, name] of documented) {
       expect(errorCodes[code as keyof typeof errorCodes].name, code).to.equal(name);

@@ -13,6 +13,8 @@ async function stalledClient(port: number): Promise<{ socket: net.Socket; drain:
   await once(socket, 'connect');
   socket.pause();
   socket.on('error', () => undefined);
+  // The server may cut the connection while the client is paused; remember it from the start.
+  const closed = once(socket, 'close');
   socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   return {
     socket,
@@ -20,7 +22,7 @@ async function stalledClient(port: number): Promise<{ socket: net.Socket; drain:
       let bytes = 0;
       socket.on('data', (data: Buffer) => (bytes += data.length));
       socket.resume();
-      await once(socket, 'close');
+      await closed;
       return bytes;
     },
   };

@@ -37,7 +37,17 @@ describe('Server.close', function () {
 
   it('lets an in-flight stream finish and then closes its kept-alive connection', async () => {
     let started = false;
-    const server = await start(() => ((started = true), { body: interval(20).pipe(take(5), map(String)) }));
+    const server = await start(
+      () => (
+        (started = true),
+        {
+          body: interval(20).pipe(
+            take(5),
+            map((i) => String(i)),
+          ),
+        }
+      ),
+    );
     const agent = new http.Agent({ keepAlive: true });
     const pending = new Promise<string>((resolve) => {
       http.get(server.url, { agent }, (res) => {

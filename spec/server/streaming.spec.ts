@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { delay, finalize, interval, map, NEVER, Observable, of, take, timer } from 'rxjs';
+import { delay, finalize, from, interval, map, NEVER, Observable, of, take, timer } from 'rxjs';
 import { closeAll, fetchText, start, until, within } from '../helpers.js';
 
 const numChunks = 2048;
@@ -222,10 +222,10 @@ describe('serve: streaming bodies', function () {
     });
 
     it('destroys the connection when a chunk is not a string or bytes', async () => {
-      const server = await start(() => ({ body: of('ok', 42 as never) }));
+      const server = await start(() => ({ body: from(['ok', 42] as unknown[]) as Observable<string> }));
       await fetchText(server.url).then(
         () => expect.fail('the response should break'),
-        (error: Error) => expect(error.message).to.match(/aborted|socket hang up/),
+        (error: unknown) => expect((error as Error).message).to.match(/aborted|socket hang up/),
       );
       expect(server.errors[0]).to.include({ code: 'RXJET_ERR_INVALID_CHUNK' });
     });
@@ -234,7 +234,7 @@ describe('serve: streaming bodies', function () {
       const server = await start(() => ({ headers: { 'content-length': '10' }, body: of('abc') }));
       await fetchText(server.url).then(
         () => expect.fail('the response should break'),
-        (error: Error) => expect(error.message).to.match(/aborted|socket hang up/),
+        (error: unknown) => expect((error as Error).message).to.match(/aborted|socket hang up/),
       );
       expect(server.errors[0]).to.include({ code: 'RXJET_ERR_CONTENT_LENGTH_MISMATCH' });
     });

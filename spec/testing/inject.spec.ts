@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { firstValueFrom, interval, map, NEVER, finalize, Observable, of, take, throwError, timer } from 'rxjs';
+import { firstValueFrom, from, interval, map, NEVER, finalize, Observable, take, throwError, timer } from 'rxjs';
 import { HttpError, json, text, type Handler } from '../../src/server/index.js';
 import { inject, mockRequest } from '../../src/testing/index.js';
 import { closeAll, fetchText, start } from '../helpers.js';
@@ -13,7 +13,16 @@ const cases: [string, Handler, { method?: string; headers?: Record<string, strin
   ],
   ['a Promise', async () => ({ body: 'promised' }), {}],
   ['an Observable', () => timer(5).pipe(map(() => ({ status: 202, body: 'later' }))), {}],
-  ['a streaming body', () => ({ body: interval(2).pipe(take(5), map(String)) }), {}],
+  [
+    'a streaming body',
+    () => ({
+      body: interval(2).pipe(
+        take(5),
+        map((i) => String(i)),
+      ),
+    }),
+    {},
+  ],
   [
     'an async iterable body',
     () => ({
@@ -72,10 +81,12 @@ describe('inject', () => {
 
   it('uses a server’s handler and settings', async () => {
     const errors: Error[] = [];
-    const server = await start(() => ({ body: of('a', 1 as never) }), { onError: (e) => errors.push(e) });
+    const server = await start(() => ({ body: from(['a', 1] as unknown[]) as Observable<string> }), {
+      onError: (e) => errors.push(e),
+    });
     const outcome = await firstValueFrom(inject(server, mockRequest())).then(
       () => 'completed',
-      (error: Error & { code?: string }) => error.code,
+      (error: unknown) => (error as { code?: string }).code,
     );
     expect(outcome).to.equal('RXJET_ERR_INVALID_CHUNK');
     expect(errors).to.have.length(1);
@@ -84,7 +95,7 @@ describe('inject', () => {
   it('errors when the body fails after the head', async () => {
     const handler = () => ({ body: new Observable<string>((s) => (s.next('x'), s.error(new Error('gone')))) });
     const error = await firstValueFrom(inject(handler, mockRequest(), { onError: () => undefined })).catch(
-      (e: Error) => e,
+      (e: unknown) => e,
     );
     expect(error).to.include({ code: 'RXJET_ERR_RESPONSE_STREAM' });
   });
