@@ -135,3 +135,12 @@ export async function settled(count: () => number, quietMs = 300, ms = 10_000): 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * The environment for a child process that runs the built package: without the coverage
+ * variable, since its dist/ coverage would be mapped onto src/ and spoil the merged report.
+ */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  // Empty rather than absent: node copies the parent's value into a child's env that lacks it.
+  return { ...process.env, ...extra, NODE_V8_COVERAGE: '' };
+}

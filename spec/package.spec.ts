@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { childEnv } from './helpers.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,7 +51,7 @@ describe('the package', function () {
       }));
       `,
     );
-    const { stdout } = await run(process.execPath, ['consumer.mjs'], { cwd: folder });
+    const { stdout } = await run(process.execPath, ['consumer.mjs'], { cwd: folder, env: childEnv() });
     expect(JSON.parse(stdout)).to.deep.equal({
       body: 'hi /pkg',
       injected: 'mock',

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { fetchText, within } from '../helpers.js';
+import { childEnv, fetchText, within } from '../helpers.js';
 
 const demo = fileURLToPath(new URL('../../examples/demo.ts', import.meta.url));
 
@@ -13,7 +13,7 @@ describe('the demo server (npm start)', function () {
 
   before(async () => {
     child = spawn(process.execPath, ['--import', 'tsx', demo], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
+      env: childEnv({ PORT: '0', HOST: '127.0.0.1' }),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     url = await within(

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { defer, EMPTY, NEVER, Observable, of, throwError, timer, map } from 'rxjs';
 import { HttpError, text, type JetRequest } from '../../src/server/index.js';
-import { closeAll, fetchText, start, until, within } from '../helpers.js';
+import { closeAll, fetchText, rawExchange, start, until, within } from '../helpers.js';
 
 const run = promisify(execFile);
 
@@ -273,11 +273,9 @@ describe('serve', () => {
     it('lower-cases header names and joins repeated values with ", "', async () => {
       let headers: JetRequest['headers'] = {};
       const server = await start((req) => ((headers = req.headers), { body: 'ok' }));
-      const { received } = await import('../helpers.js').then(({ rawExchange }) =>
-        rawExchange(
-          server.port,
-          'GET / HTTP/1.1\r\nHost: x\r\nX-Multi: a\r\nx-multi: b\r\nCookie: a=1\r\nCookie: b=2\r\nConnection: close\r\n\r\n',
-        ),
+      const { received } = await rawExchange(
+        server.port,
+        'GET / HTTP/1.1\r\nHost: x\r\nX-Multi: a\r\nx-multi: b\r\nCookie: a=1\r\nCookie: b=2\r\nConnection: close\r\n\r\n',
       );
       expect(received).to.match(/^HTTP\/1.1 200/);
       expect(headers['x-multi']).to.equal('a, b');
