@@ -22,13 +22,11 @@ export function headerValueProblem(value: string): string | undefined {
 
 /**
  * Turns node's `rawHeaders` (name, value, name, value, ...) into lower-case names with
- * repeated values joined by `, ` (`cookie` by `; `, as RFC 9113 joins split cookies), keeping
- * the first `maxCount` (node keeps them all in `rawHeaders` but only that many in `headers`).
+ * repeated values joined by `, ` (`cookie` by `; `, as RFC 9113 joins split cookies).
  */
-export function joinRawHeaders(raw: readonly string[], maxCount = Infinity): Record<string, string> {
+export function joinRawHeaders(raw: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = Object.create(null) as Record<string, string>;
-  const end = Math.min(raw.length, maxCount * 2);
-  for (let i = 0; i < end; i += 2) {
+  for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;
     const seen = headers[name];

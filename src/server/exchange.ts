@@ -55,9 +55,10 @@ export class Exchange {
     this.accept(result);
   }
 
-  /** Answers without calling a handler: the server is closing. */
-  refuse(): void {
-    this.sendError(503);
+  /** Answers without calling a handler: 503 while the server closes, 431 for too many headers. */
+  refuse(status: 431 | 503): void {
+    if (status === 431) this.res.shouldKeepAlive = false;
+    this.sendError(status);
   }
 
   /** `'GET /path'`, for messages. */

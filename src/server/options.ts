@@ -52,7 +52,7 @@ export interface ServeOptions extends ResponseOptions {
    */
   maxHeaderSize?: number;
   /**
-   * Most request headers kept; the rest are dropped, as node does.
+   * Most request header fields; a request with more is answered 431 without calling the handler.
    * @default 2000
    */
   maxHeadersCount?: number;

@@ -28,7 +28,6 @@ export function unwrapAddress(address: string | undefined): string {
 export interface RequestLimits {
   readonly maxBodySize: number;
   readonly maxRequestBodySize: number;
-  readonly maxHeadersCount: number;
 }
 
 /**
@@ -79,7 +78,7 @@ export class IncomingRequest implements JetRequest, RequestContext {
 
   get headers(): Record<string, string> {
     const self = this[kContext];
-    return (self.lazyHeaders ??= joinRawHeaders(self.raw.rawHeaders, self.limits.maxHeadersCount));
+    return (self.lazyHeaders ??= joinRawHeaders(self.raw.rawHeaders));
   }
 
   get body(): RequestBody {

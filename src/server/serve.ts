@@ -124,6 +124,7 @@ export class Server {
 export function serve(options: ServeOptions): Promise<Server> {
   const config = resolveServeOptions(options);
   const { handler, pipeline } = config;
+  const maxHeaderFields = config.maxHeadersCount * 2;
   const node = createServer(
     {
       headersTimeout: config.headersTimeout,
@@ -136,7 +137,9 @@ export function serve(options: ServeOptions): Promise<Server> {
     (raw: IncomingMessage, res: ServerResponse) => {
       const req = new IncomingRequest(raw, 'http', config);
       const exchange = new Exchange(req, res, pipeline);
-      if (pipeline.closing) exchange.refuse();
+      if (pipeline.closing) exchange.refuse(503);
+      // Node 24 answers 431 past maxHeadersCount; node 20 drops the rest. Answer 431 on both.
+      else if (raw.rawHeaders.length > maxHeaderFields) exchange.refuse(431);
       else exchange.run(handler);
     },
   );

@@ -1,0 +1,55 @@
+import { expectTypeOf } from 'expect-type';
+import type { Observable } from 'rxjs';
+import {
+  form,
+  HttpError,
+  inject,
+  json,
+  mockRequest,
+  serve,
+  text,
+  type FormFields,
+  type Handler,
+  type InjectedResponse,
+  type JetRequest,
+  type JetResponse,
+  type Server,
+} from '../src/index.js';
+
+describe('public types', () => {
+  it('types serve, its server and handlers', () => {
+    expectTypeOf(serve).returns.toEqualTypeOf<Promise<Server>>();
+    expectTypeOf<Server['port']>().toEqualTypeOf<number>();
+    expectTypeOf<Server['url']>().toEqualTypeOf<string>();
+    expectTypeOf<Server['close']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<Handler>().parameter(0).toEqualTypeOf<JetRequest>();
+    expectTypeOf<() => JetResponse>().toExtend<Handler>();
+    expectTypeOf<() => Promise<JetResponse>>().toExtend<Handler>();
+    expectTypeOf<() => Observable<JetResponse>>().toExtend<Handler>();
+    expectTypeOf<() => null>().toExtend<Handler>();
+    expectTypeOf<() => number>().not.toExtend<Handler>();
+  });
+
+  it('types the request map', () => {
+    expectTypeOf<JetRequest['body']>().toExtend<Observable<Uint8Array>>();
+    expectTypeOf<JetRequest['body']>().toExtend<AsyncIterable<Uint8Array>>();
+    expectTypeOf<JetRequest['headers']>().toEqualTypeOf<Readonly<Record<string, string>>>();
+    expectTypeOf<JetRequest['signal']>().toEqualTypeOf<AbortSignal>();
+    expectTypeOf<JetRequest['scheme']>().toEqualTypeOf<'http' | 'https'>();
+  });
+
+  it('types responses and the body helpers', () => {
+    expectTypeOf<{ body: Observable<string> }>().toExtend<JetResponse>();
+    expectTypeOf<{ body: AsyncIterable<Uint8Array> }>().toExtend<JetResponse>();
+    expectTypeOf<{ body: number }>().not.toExtend<JetResponse>();
+    expectTypeOf(text).returns.toEqualTypeOf<Observable<string>>();
+    expectTypeOf(json<{ a: number }>).returns.toEqualTypeOf<Observable<{ a: number }>>();
+    expectTypeOf(form).returns.toEqualTypeOf<Observable<FormFields>>();
+    expectTypeOf<HttpError['status']>().toEqualTypeOf<number>();
+  });
+
+  it('types the testing kit', () => {
+    expectTypeOf(mockRequest).returns.toEqualTypeOf<JetRequest>();
+    expectTypeOf(inject).returns.toEqualTypeOf<Observable<InjectedResponse>>();
+  });
+});
