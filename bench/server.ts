@@ -69,7 +69,8 @@ async function runChild(id: ContenderId): Promise<void> {
       });
     });
   } else {
-    const { serve } = await import('../src/server/index.js');
+    // The built package, as users run it (npm run bench builds first).
+    const { serve } = await import('../dist/server/index.js');
     const { of } = await import('rxjs');
     const server =
       id === 'rxjet'

@@ -65,3 +65,27 @@ describe('serve: options', () => {
     expect(new HttpError(404).message).to.equal('Not Found');
   });
 });
+
+describe('serve: default limits', () => {
+  it('sets node’s timeouts and limits to the documented defaults', async () => {
+    const server = await serve({ handler });
+    try {
+      const node = server.node;
+      expect({
+        headersTimeout: node.headersTimeout,
+        requestTimeout: node.requestTimeout,
+        keepAliveTimeout: node.keepAliveTimeout,
+        timeout: node.timeout,
+        maxHeadersCount: node.maxHeadersCount,
+      }).to.deep.equal({
+        headersTimeout: 30_000,
+        requestTimeout: 60_000,
+        keepAliveTimeout: 5_000,
+        timeout: 60_000,
+        maxHeadersCount: 2000,
+      });
+    } finally {
+      await server.close();
+    }
+  });
+});

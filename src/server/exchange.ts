@@ -79,12 +79,10 @@ export class Exchange {
   }
 
   private subscribeTo(result: Observable<unknown>): void {
-    if (!this.watch()) return;
-    this.startTimer();
     const settle = (): boolean => {
       if (subscriber.closed) return false;
       subscriber.unsubscribe();
-      this.live = undefined;
+      if (this.live === subscriber) this.live = undefined;
       this.stopTimer();
       return true;
     };
@@ -93,8 +91,12 @@ export class Exchange {
       error: (error: unknown) => settle() && this.fail(error),
       complete: () => settle() && this.sendError(404),
     });
-    if (!subscriber.closed) this.live = subscriber;
     result.subscribe(subscriber);
+    // Most Observable handlers answer during subscribe; only a pending one needs the watch
+    // for the client going away (which cannot happen while this code runs) and the timer.
+    if (subscriber.closed) return;
+    this.live = subscriber;
+    if (this.watch()) this.startTimer();
   }
 
   private awaitResult(result: PromiseLike<unknown>): void {
