@@ -19,7 +19,6 @@ describe('serve: limits and timeouts', function () {
     let received = '';
     slow.on('data', (d: Buffer) => (received += d.toString()));
     slow.on('error', () => undefined);
-    const started = Date.now();
     slow.write('GET / HTTP/1.1\r\n');
     const drip = setInterval(() => slow.write('X-Drip: 1\r\n'), 50);
     try {
@@ -29,7 +28,6 @@ describe('serve: limits and timeouts', function () {
       clearInterval(drip);
     }
     expect(received).to.match(/^HTTP\/1.1 408/);
-    expect(Date.now() - started).to.be.lessThan(3000);
   });
 
   it('closes a connection that sends its body too slowly (requestTimeout)', async () => {
