@@ -19,7 +19,20 @@ export {
   type JetResponse,
   type RequestBody,
   type ResponseBody,
+  type WebSocketResponse,
 } from './server/index.js';
+export {
+  connect,
+  websocket,
+  type WebSocketClientOptions,
+  type WebSocketServerOptions,
+  type CtrlEvent,
+  type Message,
+  type WebSocketConnection,
+  type WebSocketHandler,
+  type WebSocketOptions,
+  type WebSocketOverflowPolicy,
+} from './websocket/index.js';
 export { mockRequest, inject, type MockRequestOptions, type InjectedResponse } from './testing/index.js';
 export {
   RxjetError,
@@ -35,6 +48,13 @@ export {
   BodyOverflowError,
   BodyConsumedError,
   ClientAbortedError,
+  WebSocketHandshakeError,
+  WebSocketConnectError,
+  WebSocketClosedError,
+  InvalidMessageError,
+  WebSocketOverflowError,
+  WebSocketHeartbeatError,
+  WebSocketProtocolError,
   type ErrorCode,
   type RxjetErrorOptions,
 } from './internal/errors.js';

@@ -24,7 +24,7 @@ describe('serve: options', () => {
   ];
   for (const [what, options, option] of bad) {
     it(`throws InvalidOptionError at call time for ${what}`, () => {
-      expect(() => serve(options as ServeOptions))
+      expect(() => serve(options))
         .to.throw(InvalidOptionError)
         .with.property('option', option);
     });

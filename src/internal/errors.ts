@@ -174,6 +174,77 @@ export class ClientAbortedError extends RxjetError {
   }
 }
 
+/** A WebSocket handshake was refused: the server answered with an HTTP status instead of upgrading. */
+export class WebSocketHandshakeError extends RxjetError {
+  /** The HTTP status the server answered with. */
+  readonly status: number;
+  /** The start of the response body (at most 64 KiB), decoded as UTF-8. */
+  readonly body: string;
+  /** The response headers. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+
+  constructor(url: string, status: number, headers: Record<string, string | string[] | undefined>, body: string) {
+    super('RXJET_ERR_WS_HANDSHAKE', `The WebSocket handshake with ${url} was refused with status ${status}.`);
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
+  }
+}
+
+/** A WebSocket could not be opened: the connection failed or the handshake timed out. */
+export class WebSocketConnectError extends RxjetError {
+  constructor(url: string, cause: unknown) {
+    super('RXJET_ERR_WS_CONNECT', `Could not open a WebSocket to ${url}.`, { cause });
+  }
+}
+
+/** A message was sent on a WebSocket that is closing or closed; it was not sent. */
+export class WebSocketClosedError extends RxjetError {
+  constructor(where: string) {
+    super('RXJET_ERR_WS_CLOSED', `A message was sent on the closed WebSocket ${where}; it was dropped.`);
+  }
+}
+
+/** `out$` was given something other than a string or bytes; it was not sent. */
+export class InvalidMessageError extends RxjetError {
+  constructor(where: string, message: unknown) {
+    super(
+      'RXJET_ERR_WS_INVALID_MESSAGE',
+      `Invalid WebSocket message on ${where}: expected a string or Uint8Array, got ${describe(message)}.`,
+    );
+  }
+}
+
+/** Outbound messages got more than `highWaterMark` bytes ahead of the peer under `overflow: 'close'`; the socket was closed with 1008. */
+export class WebSocketOverflowError extends RxjetError {
+  constructor(where: string, highWaterMark: number) {
+    super(
+      'RXJET_ERR_WS_OVERFLOW',
+      `Outbound messages on ${where} got more than ${highWaterMark} bytes ahead of the peer; closing with 1008.`,
+    );
+  }
+}
+
+/** The peer did not answer a heartbeat ping in time; the socket was terminated (close code 1006). */
+export class WebSocketHeartbeatError extends RxjetError {
+  constructor(where: string, interval: number) {
+    super('RXJET_ERR_WS_HEARTBEAT', `The peer of ${where} did not answer a ping within ${interval} ms.`);
+  }
+}
+
+/** The peer broke the WebSocket protocol (bad frame, invalid UTF-8, oversize message); `closeCode` is the code sent. */
+export class WebSocketProtocolError extends RxjetError {
+  /** The close code the socket was closed with, e.g. 1002, 1007 or 1009. */
+  readonly closeCode: number;
+
+  constructor(where: string, closeCode: number, cause: unknown) {
+    super('RXJET_ERR_WS_PROTOCOL', `The peer of ${where} broke the WebSocket protocol (close ${closeCode}).`, {
+      cause,
+    });
+    this.closeCode = closeCode;
+  }
+}
+
 /**
  * Every code rxjet raises, with the class that carries it. A spec checks this against the
  * README's "Error codes" table.
@@ -191,6 +262,13 @@ export const errorCodes = {
   RXJET_ERR_BODY_OVERFLOW: BodyOverflowError,
   RXJET_ERR_BODY_CONSUMED: BodyConsumedError,
   RXJET_ERR_CLIENT_ABORTED: ClientAbortedError,
+  RXJET_ERR_WS_HANDSHAKE: WebSocketHandshakeError,
+  RXJET_ERR_WS_CONNECT: WebSocketConnectError,
+  RXJET_ERR_WS_CLOSED: WebSocketClosedError,
+  RXJET_ERR_WS_INVALID_MESSAGE: InvalidMessageError,
+  RXJET_ERR_WS_OVERFLOW: WebSocketOverflowError,
+  RXJET_ERR_WS_HEARTBEAT: WebSocketHeartbeatError,
+  RXJET_ERR_WS_PROTOCOL: WebSocketProtocolError,
 } as const;
 
 /** A code from {@link errorCodes}. */

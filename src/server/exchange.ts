@@ -21,6 +21,7 @@ import { contextOf } from './request-context.js';
 import { type Head, prepareHead } from './response-head.js';
 import type { ResponseTarget } from './response-target.js';
 import type { BodyChunk, Handler, JetRequest } from './types.js';
+import type { WebSocketHandler } from '../websocket/types.js';
 
 /**
  * One request's way from handler to wire: runs the handler, turns what it answers into a
@@ -37,10 +38,15 @@ export class Exchange {
   /** Set once the exchange has ended (answered, broken or abandoned): nothing more happens. */
   private over = false;
 
+  /**
+   * @param upgrade - on an upgrade request, accepts the WebSocket when the handler answers
+   *   `{ websocket }`; absent for plain requests, which get 426 for such an answer
+   */
   constructor(
     private readonly req: JetRequest,
     private readonly res: ResponseTarget,
     private readonly config: PipelineConfig,
+    private readonly upgrade?: (handler: WebSocketHandler) => void,
   ) {}
 
   /** Runs `handler` for this request. */
@@ -120,6 +126,17 @@ export class Exchange {
     if (this.over) return;
     if (response == null) {
       this.sendError(404);
+      return;
+    }
+    const websocket = (response as { websocket?: unknown }).websocket;
+    if (typeof websocket === 'function') {
+      if (this.upgrade === undefined) {
+        this.sendError(426, 'This resource speaks WebSocket only.', { upgrade: 'websocket' });
+      } else {
+        this.over = true;
+        this.stopTimer();
+        this.upgrade(websocket as WebSocketHandler);
+      }
       return;
     }
     let head: Head;

@@ -6,4 +6,13 @@ export { text } from './text.js';
 export { json } from './json.js';
 export { form, type FormFields } from './form.js';
 export type { BodyReadOptions } from './read-body.js';
-export type { BodyChunk, Handler, HandlerResult, JetRequest, JetResponse, RequestBody, ResponseBody } from './types.js';
+export type {
+  BodyChunk,
+  Handler,
+  HandlerResult,
+  JetRequest,
+  JetResponse,
+  RequestBody,
+  ResponseBody,
+  WebSocketResponse,
+} from './types.js';

@@ -1,15 +1,24 @@
-import { InvalidOptionError } from '../internal/errors.js';
+import { HttpError, InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, choiceOption, functionOption, integerOption, limitOption } from '../internal/validate.js';
 import type { PipelineConfig, ResponseOptions } from './pipeline-config.js';
 import type { Handler, JetRequest } from './types.js';
+import { resolveServerOptions, type WebSocketServerConfig, type WebSocketServerOptions } from '../websocket/options.js';
+import type { WebSocketHandler } from '../websocket/types.js';
 
 /**
  * Options of {@link serve}. Every limit has a default safer than node's own; each is named
  * after the node setting it drives where there is one.
  */
 export interface ServeOptions extends ResponseOptions {
-  /** The request handler. */
-  handler: Handler;
+  /**
+   * The request handler. It may also accept WebSocket upgrades by answering `{ websocket }`.
+   * Optional when `websocketHandler` is given (plain requests then get 426).
+   */
+  handler?: Handler;
+  /** The root handler of every WebSocket upgrade, on any path, as in Jet. */
+  websocketHandler?: WebSocketHandler;
+  /** WebSocket limits, subprotocols and origins (see {@link WebSocketServerOptions}). */
+  websocket?: WebSocketServerOptions;
   /**
    * The port to listen on; 0 picks a free one (see `server.port`).
    * @default 0
@@ -70,7 +79,10 @@ export interface ServeOptions extends ResponseOptions {
 
 /** Every option of {@link ServeOptions}, resolved. */
 export interface ServerConfig {
+  /** The handler given, or one that answers 426 on a WebSocket-only server. */
   handler: Handler;
+  websocketHandler: WebSocketHandler | undefined;
+  websocket: WebSocketServerConfig;
   port: number;
   host: string;
   headersTimeout: number;
@@ -87,6 +99,8 @@ export interface ServerConfig {
 
 const serveOptionNames = [
   'handler',
+  'websocketHandler',
+  'websocket',
   'port',
   'host',
   'headersTimeout',
@@ -103,6 +117,11 @@ const serveOptionNames = [
   'handlerTimeout',
   'onError',
 ] as const;
+
+/** The handler of a server that has only a `websocketHandler`. */
+const webSocketOnly: Handler = () => {
+  throw new HttpError(426, 'This server speaks WebSocket only.', { headers: { upgrade: 'websocket' } });
+};
 
 /** The default `onError`: one line of context and the error, on stderr. */
 export function logError(error: Error, req: JetRequest): void {
@@ -130,12 +149,17 @@ export function resolveServeOptions(options: ServeOptions): ServerConfig {
   checkKnownOptions(options, serveOptionNames, 'serve');
   const o = options as unknown as Record<string, unknown>;
   const handler = functionOption<Handler>(o, 'handler');
-  if (handler === undefined) throw new InvalidOptionError('handler', 'a function (req) => response');
+  const websocketHandler = functionOption<WebSocketHandler>(o, 'websocketHandler');
+  if (handler === undefined && websocketHandler === undefined) {
+    throw new InvalidOptionError('handler', 'a function (req) => response, or a websocketHandler');
+  }
   const host = o.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '') throw new InvalidOptionError('host', 'a non-empty string');
   const maxTimer = 2 ** 31 - 1;
   const config: ServerConfig = {
-    handler,
+    handler: handler ?? webSocketOnly,
+    websocketHandler,
+    websocket: resolveServerOptions(options.websocket),
     port: integerOption(o, 'port', 0, 0, 65535),
     host,
     headersTimeout: integerOption(o, 'headersTimeout', 30_000, 1, maxTimer),

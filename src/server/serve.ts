@@ -4,6 +4,7 @@ import { InvalidOptionError } from '../internal/errors.js';
 import { Exchange } from './exchange.js';
 import { resolveServeOptions, type ServeOptions, type ServerConfig } from './options.js';
 import { IncomingRequest } from './request.js';
+import { Upgrades } from '../websocket/server-upgrade.js';
 
 /** Where `inject` finds a server's handler and settings. */
 export const kConfig: unique symbol = Symbol('rxjet.server');
@@ -27,10 +28,13 @@ export class Server {
   readonly node: NodeServer;
   private closing: Promise<void> | undefined;
 
+  private readonly upgrades: Upgrades;
+
   /** @internal */
-  constructor(node: NodeServer, config: ServerConfig) {
+  constructor(node: NodeServer, config: ServerConfig, upgrades: Upgrades) {
     this.node = node;
     this[kConfig] = config;
+    this.upgrades = upgrades;
   }
 
   /** The port the server is bound to. */
@@ -68,11 +72,12 @@ export class Server {
     const { node } = this;
     const pipeline = this[kConfig].pipeline;
     pipeline.closing = true;
+    const { upgrades } = this;
     let sweep: NodeJS.Immediate | undefined;
     let nodeClosed = false;
     let done: () => void = () => undefined;
     const settle = (): void => {
-      if (nodeClosed && pipeline.active === 0) done();
+      if (nodeClosed && pipeline.active === 0 && upgrades.size === 0) done();
     };
     pipeline.onSettled = () => {
       // A finished exchange leaves its connection idle: close it now rather than at keep-alive's end.
@@ -83,7 +88,10 @@ export class Server {
       settle();
     };
     this.closing = new Promise<void>((resolve) => {
-      const force = setTimeout(() => node.closeAllConnections(), timeout);
+      const force = setTimeout(() => {
+        node.closeAllConnections();
+        upgrades.terminateAll();
+      }, timeout);
       done = () => {
         clearTimeout(force);
         if (sweep !== undefined) clearImmediate(sweep);
@@ -94,6 +102,7 @@ export class Server {
         settle();
       });
       node.closeIdleConnections();
+      upgrades.closeAll();
     });
     return this.closing;
   }
@@ -123,7 +132,8 @@ export class Server {
  */
 export function serve(options: ServeOptions): Promise<Server> {
   const config = resolveServeOptions(options);
-  const { handler, pipeline } = config;
+  const { pipeline } = config;
+  const { handler } = config;
   const maxHeaderFields = config.maxHeadersCount * 2;
   const node = createServer(
     {
@@ -143,6 +153,8 @@ export function serve(options: ServeOptions): Promise<Server> {
       else exchange.run(handler);
     },
   );
+  const upgrades = new Upgrades(config.websocket, pipeline, config, config.handler, config.websocketHandler);
+  node.on('upgrade', upgrades.onUpgrade);
   node.maxHeadersCount = config.maxHeadersCount;
   node.timeout = config.idleTimeout;
   return new Promise((resolve, reject) => {
@@ -150,7 +162,7 @@ export function serve(options: ServeOptions): Promise<Server> {
     node.once('error', onError);
     node.listen(config.port, config.host, () => {
       node.off('error', onError);
-      resolve(new Server(node, config));
+      resolve(new Server(node, config, upgrades));
     });
   });
 }

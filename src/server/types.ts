@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { OutgoingHeaders } from '../internal/headers.js';
+import type { WebSocketHandler } from '../websocket/types.js';
 
 /** A chunk of a streaming response body. */
 export type BodyChunk = string | Uint8Array;
@@ -73,7 +74,20 @@ export type RequestBody = Observable<Uint8Array> & AsyncIterable<Uint8Array>;
 
 /** What a handler may return: a response, nothing (404), a Promise of either, or an Observable (first value wins). */
 export type HandlerResult =
-  JetResponse | null | undefined | PromiseLike<JetResponse | null | undefined> | Observable<JetResponse>;
+  | JetResponse
+  | WebSocketResponse
+  | null
+  | undefined
+  | PromiseLike<JetResponse | WebSocketResponse | null | undefined>
+  | Observable<JetResponse | WebSocketResponse>;
+
+/**
+ * Accepts a WebSocket upgrade on this path: the connection is handed to `websocket` once open.
+ * Answered to a request that is not an upgrade, it gives 426.
+ */
+export interface WebSocketResponse {
+  websocket: WebSocketHandler;
+}
 
 /**
  * A request handler.

@@ -5,7 +5,7 @@ import { resolvePipeline } from '../server/options.js';
 import type { PipelineConfig, ResponseOptions } from '../server/pipeline-config.js';
 import { kConfig, Server } from '../server/serve.js';
 import type { Handler, JetRequest } from '../server/types.js';
-import { type InjectedResponse, MemoryResponse } from './memory-response.js';
+import { type InjectedResponse, MemoryResponse } from '../server/memory-response.js';
 
 /**
  * Runs a request through a handler, or a server's handler and settings, with no network: the

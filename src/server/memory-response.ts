@@ -1,6 +1,6 @@
-import type { ResponseTarget } from '../server/response-target.js';
+import type { ResponseTarget } from './response-target.js';
 
-/** A response as {@link inject} gives it. */
+/** A response as `inject` gives it, and as the upgrade path buffers a refusal. */
 export interface InjectedResponse {
   status: number;
   /** Lower-case names; a header sent more than once gives an array. */

@@ -1,0 +1,162 @@
+import type { IncomingMessage } from 'node:http';
+import { Observable } from 'rxjs';
+import { WebSocket } from 'ws';
+import { InvalidOptionError, WebSocketConnectError, WebSocketHandshakeError } from '../internal/errors.js';
+import { checkKnownOptions, integerOption } from '../internal/validate.js';
+import { mockRequest } from '../testing/mock-request.js';
+import { createConnection } from './connection.js';
+import { runWebSocketHandler } from './handler.js';
+import { resolveShared, sharedOptionNames } from './options.js';
+import type { WebSocketConnection, WebSocketHandler, WebSocketOptions } from './types.js';
+
+/** Options of the WebSocket client ({@link websocket} and {@link connect}). */
+export interface WebSocketClientOptions extends WebSocketOptions {
+  /** Headers sent with the upgrade request. */
+  headers?: Record<string, string>;
+  /** Subprotocols offered, in order of preference (sent, unlike Jet's). */
+  protocols?: readonly string[];
+  /**
+   * Milliseconds the connection and handshake may take.
+   * @default 10000
+   */
+  handshakeTimeout?: number;
+  /** Certificate authorities to trust for `wss:` (PEM). */
+  ca?: string | Buffer | readonly (string | Buffer)[];
+  /**
+   * Verify the server's certificate for `wss:`.
+   * @default true
+   */
+  rejectUnauthorized?: boolean;
+  /** Called with errors the connection reports on `ctrl$`, and with a handler that throws. */
+  onError?: (error: Error) => void;
+}
+
+const clientOptionNames = [
+  ...sharedOptionNames,
+  'headers',
+  'protocols',
+  'handshakeTimeout',
+  'ca',
+  'rejectUnauthorized',
+  'onError',
+];
+
+/**
+ * A WebSocket client as a cold Observable: connects on subscribe, emits the connection once it
+ * is open, completes when it closes, and closes it with 1000 when unsubscribed. Failing to
+ * connect errors with a `WebSocketConnectError`, a refused handshake with a
+ * `WebSocketHandshakeError` (its `status` and `body`), so `retry({ delay })` reconnects with
+ * backoff.
+ *
+ * @param url - a `ws:` or `wss:` URL
+ * @param options - headers, subprotocols, TLS and limits (see {@link WebSocketClientOptions})
+ * @returns a cold Observable of the open connection
+ * @example
+ * ```ts
+ * import { websocket } from 'rxjet/websocket';
+ * import { retry, switchMap, timer } from 'rxjs';
+ *
+ * websocket('ws://127.0.0.1:8080/feed')
+ *   .pipe(
+ *     switchMap((conn) => conn.in$),
+ *     retry({ delay: (_, attempt) => timer(Math.min(30_000, 2 ** attempt * 100)) }),
+ *   )
+ *   .subscribe((message) => console.log(message));
+ * ```
+ */
+export function websocket(url: string | URL, options: WebSocketClientOptions = {}): Observable<WebSocketConnection> {
+  const target = new URL(url);
+  if (target.protocol !== 'ws:' && target.protocol !== 'wss:') {
+    throw new InvalidOptionError('url', `a ws: or wss: URL, got ${target.protocol}`);
+  }
+  checkKnownOptions(options, clientOptionNames, 'websocket');
+  const shared = resolveShared(options);
+  const handshakeTimeout = integerOption(options as Record<string, unknown>, 'handshakeTimeout', 10_000, 1);
+  const where = target.href;
+  return new Observable<WebSocketConnection>((subscriber) => {
+    const ws = new WebSocket(target, options.protocols === undefined ? [] : [...options.protocols], {
+      ...shared.ws,
+      headers: options.headers,
+      handshakeTimeout,
+      ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
+      rejectUnauthorized: options.rejectUnauthorized ?? true,
+      followRedirects: false,
+    });
+    let opened = false;
+    ws.once('unexpected-response', (_request, response: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        if (size < 64 * 1024) chunks.push(chunk);
+        size += chunk.length;
+      });
+      response.on('end', () => {
+        const body = Buffer.concat(chunks)
+          .subarray(0, 64 * 1024)
+          .toString();
+        subscriber.error(new WebSocketHandshakeError(where, response.statusCode ?? 0, response.headers, body));
+        ws.terminate();
+      });
+      response.on('error', () => undefined);
+    });
+    ws.on('error', (error) => {
+      if (!opened) subscriber.error(new WebSocketConnectError(where, error));
+    });
+    ws.once('open', () => {
+      opened = true;
+      const request = mockRequest({
+        url: `${target.pathname}${target.search}`,
+        headers: options.headers,
+        scheme: target.protocol === 'wss:' ? 'https' : 'http',
+        remoteAddress: (ws as unknown as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress ?? '',
+      });
+      const conn = createConnection(ws, request, { ...shared.connection, report: options.onError });
+      conn.ctrl$.subscribe({ complete: () => subscriber.complete() });
+      subscriber.next(conn);
+    });
+    return () => {
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    };
+  });
+}
+
+/**
+ * Opens a WebSocket at once, as Jet's `connect!`: calls `handler(conn)` once it is open and
+ * resolves with the connection; rejects with a `WebSocketHandshakeError` or
+ * `WebSocketConnectError` when it cannot open. The handler may return an Observable of
+ * messages to send.
+ *
+ * @param url - a `ws:` or `wss:` URL
+ * @param handler - runs once the connection is open
+ * @param options - see {@link WebSocketClientOptions}
+ * @returns a Promise of the open connection
+ * @example
+ * ```ts
+ * import { connect } from 'rxjet/websocket';
+ * import { filter, map, take } from 'rxjs';
+ *
+ * await connect('ws://127.0.0.1:8080/app', (conn) => {
+ *   conn.out$.next('PING');
+ *   conn.in$.pipe(filter((m) => m === 'PONG'), take(1)).subscribe(() => conn.out$.complete());
+ * });
+ * ```
+ */
+export function connect(
+  url: string | URL,
+  handler: WebSocketHandler,
+  options: WebSocketClientOptions = {},
+): Promise<WebSocketConnection> {
+  if (typeof handler !== 'function') throw new InvalidOptionError('handler', 'a function (conn) => void');
+  const connection$ = websocket(url, options);
+  const report = options.onError ?? ((error: Error) => console.error('rxjet websocket:', error));
+  return new Promise((resolve, reject) => {
+    connection$.subscribe({
+      next: (conn) => {
+        runWebSocketHandler(conn, handler, report);
+        resolve(conn);
+      },
+      error: reject,
+    });
+  });
+}

@@ -1,0 +1,10 @@
+export { connect, websocket, type WebSocketClientOptions } from './client.js';
+export type { WebSocketServerOptions } from './options.js';
+export type {
+  CtrlEvent,
+  Message,
+  WebSocketConnection,
+  WebSocketHandler,
+  WebSocketOptions,
+  WebSocketOverflowPolicy,
+} from './types.js';

@@ -1,0 +1,123 @@
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { Exchange } from '../server/exchange.js';
+import { type InjectedResponse, MemoryResponse } from '../server/memory-response.js';
+import type { PipelineConfig } from '../server/pipeline-config.js';
+import { IncomingRequest, type RequestLimits } from '../server/request.js';
+import type { Handler } from '../server/types.js';
+import { createConnection } from './connection.js';
+import { runWebSocketHandler } from './handler.js';
+import type { WebSocketServerConfig } from './options.js';
+import type { WebSocketHandler } from './types.js';
+
+/**
+ * The server's WebSocket side: answers node's `upgrade` events with the root
+ * `websocketHandler`, or with the HTTP handler's answer (`{ websocket }` accepts; any other
+ * response refuses with that status and body), and keeps the open sockets for `close()`.
+ */
+export class Upgrades {
+  private server: WebSocketServer | undefined;
+  private readonly sockets = new Set<WebSocket>();
+
+  constructor(
+    private readonly config: WebSocketServerConfig,
+    private readonly pipeline: PipelineConfig,
+    private readonly limits: RequestLimits,
+    private readonly handler: Handler | undefined,
+    private readonly websocketHandler: WebSocketHandler | undefined,
+  ) {}
+
+  /** Open WebSocket connections. */
+  get size(): number {
+    return this.sockets.size;
+  }
+
+  /** node's `upgrade` listener. */
+  readonly onUpgrade = (raw: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const req = new IncomingRequest(raw, 'http', this.limits);
+    if (this.pipeline.closing) return refuse(socket, 503, 'Service Unavailable');
+    const origin = raw.headers.origin;
+    const { origins } = this.config;
+    if (origins !== undefined && (origin === undefined || !origins.includes(origin))) {
+      return refuse(socket, 403, 'Origin not allowed');
+    }
+    if (this.websocketHandler !== undefined) {
+      this.accept(req, socket, head, this.websocketHandler);
+      return;
+    }
+    if (this.handler === undefined) return refuse(socket, 404, 'Not Found');
+    const res = new MemoryResponse(
+      (response) => write(socket, response),
+      () => socket.destroy(),
+    );
+    socket.once('close', () => res.disconnect());
+    new Exchange(req, res, this.pipeline, (websocket) => this.accept(req, socket, head, websocket)).run(this.handler);
+  };
+
+  /** Closes every socket with 1001 (going away). */
+  closeAll(): void {
+    for (const ws of this.sockets) ws.close(1001, 'server closing');
+  }
+
+  /** Destroys every socket that is still open. */
+  terminateAll(): void {
+    for (const ws of this.sockets) ws.terminate();
+  }
+
+  private accept(req: IncomingRequest, socket: Duplex, head: Buffer, handler: WebSocketHandler): void {
+    if (socket.destroyed) return;
+    const report = (error: Error): void => this.pipeline.report(error, req);
+    this.server ??= this.createServer();
+    this.server.handleUpgrade(req.raw, socket, head, (ws) => {
+      this.sockets.add(ws);
+      ws.once('close', () => {
+        this.sockets.delete(ws);
+        if (this.pipeline.closing) this.pipeline.onSettled?.();
+      });
+      const conn = createConnection(ws, req, { ...this.config.connection, report });
+      runWebSocketHandler(conn, handler, report);
+    });
+  }
+
+  private createServer(): WebSocketServer {
+    const { ws, protocols } = this.config;
+    return new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      ...ws,
+      handleProtocols:
+        protocols === undefined
+          ? () => false
+          : (offered: Set<string>, raw: IncomingMessage) => {
+              const list = [...offered];
+              if (typeof protocols === 'function') {
+                return protocols(list, new IncomingRequest(raw, 'http', this.limits));
+              }
+              return protocols.find((p) => offered.has(p)) ?? false;
+            },
+    });
+  }
+}
+
+/** Answers an upgrade request with a plain HTTP response and closes the socket. */
+function write(socket: Duplex, response: InjectedResponse): void {
+  if (socket.destroyed) return;
+  let head = `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? 'Unknown'}\r\n`;
+  for (const [name, value] of Object.entries(response.headers)) {
+    for (const item of Array.isArray(value) ? value : [value]) head += `${name}: ${item}\r\n`;
+  }
+  socket.end(Buffer.concat([Buffer.from(`${head}connection: close\r\n\r\n`, 'latin1'), response.rawBody]));
+}
+
+function refuse(socket: Duplex, status: number, message: string): void {
+  const body = Buffer.from(message);
+  write(socket, {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.byteLength) },
+    body: message,
+    rawBody: body,
+  });
+}

@@ -1,0 +1,106 @@
+import type { Observable, Subject } from 'rxjs';
+import type { WebSocket } from 'ws';
+import type { JetRequest } from '../server/types.js';
+
+/** A WebSocket message: text frames are strings, binary frames Uint8Arrays. */
+export type Message = string | Uint8Array;
+
+/** What happens on a connection besides messages. */
+export type CtrlEvent =
+  | { type: 'open' }
+  | { type: 'close'; code: number; reason: string }
+  | { type: 'error'; error: Error }
+  | { type: 'ping' | 'pong'; data: Uint8Array };
+
+/**
+ * A WebSocket connection, the same on the server and the client: Jet's in/out/ctrl channels as
+ * Observables.
+ */
+export interface WebSocketConnection {
+  /** The upgrade request (on the client: the URL and headers it sent). */
+  readonly request: JetRequest;
+  /**
+   * Messages from the peer, in order: text as strings, binary as Uint8Arrays. Completes when
+   * the socket closes. Messages that arrive while nobody subscribes are queued, and reads pause
+   * while the queue is over `inboundHighWaterMark`; `for await` pulls at the consumer's pace.
+   */
+  readonly in$: Observable<Message> & AsyncIterable<Message>;
+  /**
+   * `next()` sends (strings as text, bytes as binary); `complete()` closes with 1000 once
+   * everything queued is sent; `error()` closes with 1011. Piping an Observable into it
+   * (`source$.subscribe(conn.out$)`) sends it and closes when it completes, as in Jet.
+   */
+  readonly out$: Subject<Message>;
+  /** `open`, `ping`, `pong`, `error` events, then exactly one `close`, then completes; a late subscriber still sees the close. */
+  readonly ctrl$: Observable<CtrlEvent>;
+  /**
+   * Sends the messages of an async iterable one at a time, each once the previous one is
+   * written: a stream at the socket's pace. Cold; completes when all are sent.
+   */
+  send(source: AsyncIterable<Message>): Observable<never>;
+  /** The underlying `ws` WebSocket, for advanced use. */
+  readonly ws: WebSocket;
+}
+
+/**
+ * A WebSocket handler: runs once the connection is open. It may return an Observable of
+ * messages, which is sent on `out$` (completing it closes the socket) and unsubscribed when the
+ * socket closes.
+ */
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a handler that returns nothing is the common case
+export type WebSocketHandler = (conn: WebSocketConnection) => void | Observable<Message> | PromiseLike<void>;
+
+/** What to do when outbound messages get more than `highWaterMark` bytes ahead of the peer. */
+export type WebSocketOverflowPolicy = 'close' | 'drop';
+
+/** Options shared by the WebSocket server and client. */
+export interface WebSocketOptions {
+  /**
+   * Largest message in bytes (after inflating); a larger one closes the socket with 1009.
+   * @default 1048576 (1 MiB; ws: 100 MiB)
+   */
+  maxPayload?: number;
+  /**
+   * Most fragments of one message.
+   * @default 16384
+   */
+  maxFragments?: number;
+  /**
+   * Most buffered frame chunks while a message is assembled.
+   * @default 262144
+   */
+  maxBufferedChunks?: number;
+  /**
+   * Milliseconds between heartbeat pings; a peer that has not answered the previous ping is
+   * terminated (close 1006, with a `WebSocketHeartbeatError` on `ctrl$`). 0 turns it off.
+   * @default 30000
+   */
+  heartbeat?: number;
+  /**
+   * Milliseconds to wait for the peer's close frame before the socket is destroyed.
+   * @default 30000
+   */
+  closeTimeout?: number;
+  /**
+   * Bytes of received messages queued for a slow (or absent) consumer before reads pause.
+   * @default 1048576
+   */
+  inboundHighWaterMark?: number;
+  /**
+   * Bytes of sent messages that may wait for the peer before `overflow` applies.
+   * @default 1048576
+   */
+  highWaterMark?: number;
+  /**
+   * Past `highWaterMark`: `'close'` closes with 1008 and puts a `WebSocketOverflowError` on
+   * `ctrl$`; `'drop'` drops messages until the peer catches up (for live data).
+   * @default 'close'
+   */
+  overflow?: WebSocketOverflowPolicy;
+  /**
+   * permessage-deflate: off by default (as ws's server); `true` or ws's options to offer it.
+   * `maxPayload` applies to the inflated size.
+   * @default false
+   */
+  perMessageDeflate?: boolean | Record<string, unknown>;
+}
