@@ -236,11 +236,12 @@ export function createConnection(
           for (;;) {
             const step = await iterator.next();
             if (stopped || step.done === true) break;
-            const written = new Promise<Error | undefined>((resolve) => {
+            // ws calls back with null (or nothing) once the message is written, or with an error.
+            const written = new Promise<Error | null | undefined>((resolve) => {
               if (!send(step.value, resolve)) resolve(new WebSocketClosedError(where));
             });
             const error = await written;
-            if (error !== undefined) throw error;
+            if (error != null) throw error;
           }
           if (!stopped) subscriber.complete();
         } catch (error) {
