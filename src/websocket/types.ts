@@ -43,12 +43,11 @@ export interface WebSocketConnection {
 }
 
 /**
- * A WebSocket handler: runs once the connection is open. It may return an Observable of
- * messages, which is sent on `out$` (completing it closes the socket) and unsubscribed when the
- * socket closes.
+ * A WebSocket handler: runs once the connection is open. If it returns an Observable, its
+ * messages are sent on `out$` (its completion closes the socket) until the socket closes; a
+ * Promise it returns that rejects closes the socket with 1011. Anything else it returns is ignored.
  */
-// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a handler that returns nothing is the common case
-export type WebSocketHandler = (conn: WebSocketConnection) => void | Observable<Message> | PromiseLike<void>;
+export type WebSocketHandler = (conn: WebSocketConnection) => unknown;
 
 /** What to do when outbound messages get more than `highWaterMark` bytes ahead of the peer. */
 export type WebSocketOverflowPolicy = 'close' | 'drop';
