@@ -24,6 +24,8 @@ export {
 export {
   connect,
   websocket,
+  backoff,
+  type BackoffOptions,
   type WebSocketClientOptions,
   type WebSocketServerOptions,
   type CtrlEvent,
