@@ -1,11 +1,21 @@
 /**
  * The demo server behind `npm start`: a page linking the demos, a plain answer, an async
- * answer and a chunked stream a browser or `curl -N` watches grow.
+ * answer, a chunked stream a browser or `curl -N` watches grow, and a WebSocket chat on /ws.
  *
  * PORT (default 8080) and HOST (default 127.0.0.1) choose where it listens.
  */
-import { serve, type Handler } from 'rxjet';
-import { interval, map, of, delay, take } from 'rxjs';
+import { serve, type Handler, type WebSocketConnection } from 'rxjet';
+import { delay, interval, map, merge, of, Subject, take, takeUntil, last } from 'rxjs';
+
+/** Every chat message, shared by everyone connected to /ws. */
+const room = new Subject<string>();
+
+/** A chat member: what it says goes to the room, and the room's messages come back to it. */
+const chat = (conn: WebSocketConnection) => {
+  const left = conn.ctrl$.pipe(last());
+  conn.in$.pipe(takeUntil(left)).subscribe((message) => room.next(String(message).slice(0, 500)));
+  return merge(of('welcome to the rxjet chat'), room).pipe(takeUntil(left));
+};
 
 const page = `<!doctype html>
 <html lang="en">
@@ -19,11 +29,24 @@ const page = `<!doctype html>
   <li><a href="/hello">/hello</a>: a plain response object</li>
   <li><a href="/async">/async</a>: an Observable that answers after a second</li>
   <li><a href="/stream">/stream</a>: a chunked body, one line every 200 ms (try <code>curl -N</code>)</li>
+  <li><code>/ws</code>: a WebSocket chat, below</li>
 </ul>
 <h2>The stream, as it arrives</h2>
 <button id="start">Start</button>
 <pre id="out"></pre>
+<h2>WebSocket chat</h2>
+<form id="chat"><input id="say" autocomplete="off" placeholder="say something"> <button>Send</button></form>
+<pre id="log"></pre>
 <script>
+const socket = new WebSocket(location.origin.replace('http', 'ws') + '/ws');
+const log = document.getElementById('log');
+socket.onmessage = (event) => { log.textContent += event.data + '\n'; };
+document.getElementById('chat').onsubmit = (event) => {
+  event.preventDefault();
+  const say = document.getElementById('say');
+  if (say.value) socket.send(say.value);
+  say.value = '';
+};
 document.getElementById('start').onclick = async () => {
   const out = document.getElementById('out');
   out.textContent = '';
@@ -51,6 +74,8 @@ export const handler: Handler = (req) => {
       return of({ headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'answered after a second' }).pipe(
         delay(1000),
       );
+    case '/ws':
+      return { websocket: chat };
     case '/stream':
       return {
         headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { childEnv, fetchText, within } from '../helpers.js';
+import { childEnv, fetchText, until, within } from '../helpers.js';
 
 const demo = fileURLToPath(new URL('../../examples/demo.ts', import.meta.url));
 
@@ -44,6 +44,24 @@ describe('the demo server (npm start)', function () {
   it('answers /hello and /async', async () => {
     expect((await fetchText(`${url}/hello`)).body).to.equal('Hello World');
     expect((await fetchText(`${url}/async`)).body).to.equal('answered after a second');
+  });
+
+  it('runs a WebSocket chat on /ws that broadcasts to everyone connected', async () => {
+    const { default: WebSocket } = await import('ws');
+    const open = async (): Promise<{ socket: InstanceType<typeof WebSocket>; messages: string[] }> => {
+      const socket = new WebSocket(url.replace('http', 'ws') + '/ws');
+      const messages: string[] = [];
+      socket.on('message', (m: Buffer) => messages.push(m.toString()));
+      await until(() => messages.length > 0, 'the welcome');
+      return { socket, messages };
+    };
+    const alice = await open();
+    const bob = await open();
+    alice.socket.send('hello bob');
+    await until(() => bob.messages.includes('hello bob') && alice.messages.includes('hello bob'), 'the broadcast');
+    expect(bob.messages[0]).to.equal('welcome to the rxjet chat');
+    alice.socket.close();
+    bob.socket.close();
   });
 
   it('streams /stream a line at a time', async () => {
