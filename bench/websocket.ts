@@ -1,0 +1,540 @@
+/**
+ * WebSocket echo throughput and memory per idle connection of rxjet against a bare `ws` server.
+ *
+ * Two contenders echo every message back: a bare `ws` WebSocketServer, and rxjet serving
+ * `websocketHandler: (conn) => conn.in$` with its default options. Each server runs in its own child process; this
+ * process is the load generator for both, with `ws` clients.
+ *
+ * 1. Echo: BENCH_CONNECTIONS clients each send a 32-byte text message, wait for its echo and send the next, for
+ *    BENCH_SECONDS. After one warm-up run each, the contenders are measured in alternating rounds (A B A B ...) and
+ *    the median round trips per second of each is reported, with its ratio to ws.
+ * 2. Idle memory: for each contender a fresh server process (run with --expose-gc) reports its memory after a
+ *    forced GC, BENCH_IDLE idle connections are opened (in batches), and it reports again; the difference divided
+ *    by the connections is the cost of one idle connection, in RSS and in V8 heap.
+ *
+ * The results are also written to bench/results/websocket-latest.json.
+ *
+ * Run:   npm run build && node --import tsx bench/websocket.ts
+ * Quick: BENCH_ROUNDS=1 BENCH_SECONDS=1 BENCH_IDLE=500 node --import tsx bench/websocket.ts
+ * Env:   BENCH_ROUNDS (default 5), BENCH_SECONDS per run (default 3), BENCH_WARMUP seconds (default 2),
+ *        BENCH_CONNECTIONS (default 50), BENCH_IDLE connections (default 5000; needs as many open files per process)
+ */
+import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+
+/** The echoed message: 32 bytes of text. */
+const MESSAGE = Buffer.from('rxjet websocket benchmark 32 B!!');
+const CHILD_FLAG = '--bench-child';
+/** Idle connections opened at a time. */
+const BATCH = 200;
+
+const contenders = [
+  { id: 'ws', label: 'ws (bare)' },
+  { id: 'rxjet', label: 'rxjet' },
+] as const;
+
+type ContenderId = (typeof contenders)[number]['id'];
+
+interface ReadyMessage {
+  type: 'ready';
+  port: number;
+}
+
+interface MeasureMessage {
+  type: 'measure';
+}
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+interface MemoryMessage extends Memory {
+  type: 'memory';
+  /** Connections the server holds open, as it counts them. */
+  connections: number;
+}
+
+type ChildMessage = ReadyMessage | MemoryMessage;
+
+interface EchoSample {
+  roundTripsPerSecond: number;
+  /** Wrong echoes, and errors or closes during the run. */
+  errors: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child: one server, reporting its port and, when asked, its memory over IPC.
+// ---------------------------------------------------------------------------------------------------------------
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function measureMemory(openConnections: () => Promise<number>): Promise<MemoryMessage> {
+  const gc = globalThis.gc;
+  if (gc === undefined) throw new Error('the server process needs --expose-gc');
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await delay(50);
+  }
+  const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return { type: 'memory', rss, heapUsed, external, arrayBuffers, connections: await openConnections() };
+}
+
+async function runChild(id: ContenderId): Promise<void> {
+  // Exit as soon as the parent goes away, however it ends.
+  process.on('disconnect', () => process.exit(0));
+  let port: number;
+  let openConnections: () => Promise<number>;
+  if (id === 'ws') {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    wss.on('connection', (ws) => {
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+    port = await new Promise<number>((resolve, reject) => {
+      wss.once('error', reject);
+      wss.once('listening', () => {
+        const address = wss.address();
+        if (address === null || typeof address === 'string') reject(new Error('no port'));
+        else resolve(address.port);
+      });
+    });
+    openConnections = () => Promise.resolve(wss.clients.size);
+  } else {
+    // The built package, as users run it (build first).
+    const { serve } = await import('../dist/server/index.js');
+    const server = await serve({ port: 0, host: '127.0.0.1', websocketHandler: (conn) => conn.in$ });
+    port = server.port;
+    openConnections = () =>
+      new Promise((resolve, reject) =>
+        server.node.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      );
+  }
+  process.on('message', (message: MeasureMessage) => {
+    if (message.type !== 'measure') return;
+    measureMemory(openConnections).then(
+      (memory) => process.send?.(memory),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+  const ready: ReadyMessage = { type: 'ready', port };
+  process.send?.(ready);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parent: start the servers, drive the load, report.
+// ---------------------------------------------------------------------------------------------------------------
+
+function envInt(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+const children = new Set<ChildProcess>();
+
+function killChild(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.delete(child);
+}
+
+function killChildren(): void {
+  for (const child of children) killChild(child);
+}
+
+function startServer(id: ContenderId): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG, id], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${id} server did not start within 30 s`)), 30_000);
+    const onMessage = (message: ChildMessage): void => {
+      if (message.type !== 'ready') return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve({ child, port: message.port });
+    };
+    child.on('message', onMessage);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${id} server exited early (code ${code ?? 'none'}, signal ${signal ?? 'none'})`));
+    });
+  });
+}
+
+/** Asks a server process for its memory after a forced GC. */
+function memoryOf(child: ChildProcess): Promise<MemoryMessage> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error('the server did not report its memory within 30 s'));
+    }, 30_000);
+    const onMessage = (message: ChildMessage): void => {
+      if (message.type !== 'memory') return;
+      done();
+      resolve(message);
+    };
+    const onExit = (): void => {
+      done();
+      reject(new Error('the server exited while measuring its memory'));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    const request: MeasureMessage = { type: 'measure' };
+    child.send(request);
+  });
+}
+
+/** The open-files limit of this process (its children inherit it). */
+function openFilesLimit(): Promise<number> {
+  return new Promise((resolve) => {
+    execFile('sh', ['-c', 'ulimit -n'], (error, stdout) => {
+      const text = stdout.trim();
+      resolve(error !== null || text === 'unlimited' ? Infinity : Number(text) || Infinity);
+    });
+  });
+}
+
+function emfileHelp(connections: number): string {
+  return (
+    `Out of file descriptors (EMFILE) while opening ${connections} WebSocket connections: raise the open-files ` +
+    `limit (e.g. ulimit -n ${connections * 2 + 1024}) or lower BENCH_IDLE / BENCH_CONNECTIONS.`
+  );
+}
+
+/** Opens one client connection. */
+function connect(url: string, total: number): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`${url} did not accept a WebSocket connection within 10 s`));
+    }, 10_000);
+    ws.once('open', () => {
+      clearTimeout(timer);
+      ws.removeAllListeners('error');
+      // Errors after the handshake are counted by whoever uses the socket; never let one throw.
+      ws.on('error', () => undefined);
+      resolve(ws);
+    });
+    ws.once('error', (error: Error & { code?: string }) => {
+      clearTimeout(timer);
+      ws.terminate();
+      reject(error.code === 'EMFILE' ? new Error(emfileHelp(total)) : error);
+    });
+  });
+}
+
+/** Opens `count` client connections, `batch` at a time; closes those already open if one fails. */
+async function connectMany(url: string, count: number, batch: number): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  try {
+    while (sockets.length < count) {
+      const size = Math.min(batch, count - sockets.length);
+      const opened = await Promise.allSettled(Array.from({ length: size }, () => connect(url, count)));
+      for (const result of opened) if (result.status === 'fulfilled') sockets.push(result.value);
+      const failed = opened.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    }
+    return sockets;
+  } catch (error) {
+    for (const ws of sockets) ws.terminate();
+    throw error;
+  }
+}
+
+/** Closes the connections with a close handshake, waiting at most 5 s for it. */
+async function closeAll(sockets: WebSocket[]): Promise<void> {
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) {
+            resolve();
+            return;
+          }
+          const timer = setTimeout(() => {
+            ws.terminate();
+            resolve();
+          }, 5_000);
+          ws.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          ws.close(1000);
+        }),
+    ),
+  );
+}
+
+function isEcho(data: RawData, isBinary: boolean): boolean {
+  return !isBinary && Buffer.isBuffer(data) && data.equals(MESSAGE);
+}
+
+/** Echo round trips per second over `connections` clients, one message in flight on each. */
+async function echo(url: string, seconds: number, connections: number): Promise<EchoSample> {
+  const sockets = await connectMany(url, connections, BATCH);
+  let running = true;
+  let roundTrips = 0;
+  let errors = 0;
+  for (const ws of sockets) {
+    ws.on('message', (data, isBinary) => {
+      if (!running) return;
+      if (isEcho(data, isBinary)) roundTrips++;
+      else errors++;
+      ws.send(MESSAGE, { binary: false });
+    });
+    ws.on('error', () => running && errors++);
+    ws.on('close', () => running && errors++);
+  }
+  const start = performance.now();
+  for (const ws of sockets) ws.send(MESSAGE, { binary: false });
+  await delay(seconds * 1000);
+  running = false;
+  const elapsed = (performance.now() - start) / 1000;
+  const counted = roundTrips;
+  await closeAll(sockets);
+  return { roundTripsPerSecond: counted / elapsed, errors };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface IdleResult {
+  id: ContenderId;
+  label: string;
+  connections: number;
+  /** Connections the server counted as open when it measured. */
+  openOnServer: number;
+  before: Memory;
+  after: Memory;
+  rssPerConnection: number;
+  heapPerConnection: number;
+}
+
+/** Memory of one idle connection, on a fresh server process. */
+async function idleMemory(contender: (typeof contenders)[number], connections: number): Promise<IdleResult> {
+  const { child, port } = await startServer(contender.id);
+  try {
+    await delay(200);
+    const before = await memoryOf(child);
+    const sockets = await connectMany(`ws://127.0.0.1:${port}`, connections, BATCH);
+    await delay(500);
+    const after = await memoryOf(child);
+    for (const ws of sockets) ws.terminate();
+    const strip = ({ rss, heapUsed, external, arrayBuffers }: Memory): Memory => ({
+      rss,
+      heapUsed,
+      external,
+      arrayBuffers,
+    });
+    return {
+      id: contender.id,
+      label: contender.label,
+      connections,
+      openOnServer: after.connections,
+      before: strip(before),
+      after: strip(after),
+      rssPerConnection: Math.round((after.rss - before.rss) / connections),
+      heapPerConnection: Math.round((after.heapUsed - before.heapUsed) / connections),
+    };
+  } finally {
+    killChild(child);
+  }
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  const format = (row: string[]): string =>
+    row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  ');
+  return [format(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(format)];
+}
+
+async function runParent(): Promise<void> {
+  const rounds = envInt('BENCH_ROUNDS', 5, 1);
+  const seconds = envInt('BENCH_SECONDS', 3, 1);
+  const warmup = envInt('BENCH_WARMUP', 2, 0);
+  const connections = envInt('BENCH_CONNECTIONS', 50, 1);
+  const idle = envInt('BENCH_IDLE', 5000, 1);
+
+  // This process holds every client socket and each server process every server socket; both inherit this limit.
+  const limit = await openFilesLimit();
+  const needed = Math.max(idle, connections) + 256;
+  if (limit < needed) {
+    throw new Error(
+      `The open-files limit (ulimit -n) is ${limit}, but ${Math.max(idle, connections)} connections need about ` +
+        `${needed} per process: raise it (e.g. ulimit -n ${needed * 2}) or lower BENCH_IDLE / BENCH_CONNECTIONS.`,
+    );
+  }
+
+  const estimate = contenders.length * (warmup + rounds * seconds) + 10;
+  console.log(
+    `rxjet WebSocket benchmark: echo over ${connections} connections, ${rounds} round(s) of ${seconds} s` +
+      `, ${warmup} s warm-up; then ${idle} idle connections per server (about ${estimate} s)`,
+  );
+
+  // Whatever happens, do not outlive the run by much.
+  setTimeout(
+    () => {
+      console.error('The benchmark took far longer than expected: stopping.');
+      killChildren();
+      process.exit(1);
+    },
+    (estimate * 2 + 120) * 1000,
+  ).unref();
+
+  // 1. Echo round trips.
+  const servers = await Promise.all(contenders.map((c) => startServer(c.id)));
+  const urls = servers.map((s) => `ws://127.0.0.1:${s.port}`);
+  // Check each server echoes, then warm it up.
+  for (const url of urls) {
+    const check = await echo(url, 1, 1);
+    if (check.errors > 0 || check.roundTripsPerSecond === 0) throw new Error(`${url} does not echo`);
+  }
+  if (warmup > 0) {
+    for (const url of urls) await echo(url, warmup, connections);
+  }
+
+  const samples: EchoSample[][] = contenders.map(() => []);
+  for (let round = 1; round <= rounds; round++) {
+    const line: string[] = [];
+    for (const [i, contender] of contenders.entries()) {
+      const sample = await echo(urls[i]!, seconds, connections);
+      samples[i]!.push(sample);
+      line.push(`${contender.label} ${Math.round(sample.roundTripsPerSecond)}`);
+    }
+    console.log(`  round ${round}/${rounds}: ${line.join(', ')}`);
+  }
+  for (const { child } of servers) killChild(child);
+
+  const medians = samples.map((s) => median(s.map((x) => x.roundTripsPerSecond)));
+  const echoResults = contenders.map((contender, i) => ({
+    id: contender.id,
+    label: contender.label,
+    medianRoundTripsPerSecond: Math.round(medians[i]!),
+    ratio: Number((medians[i]! / medians[0]!).toFixed(3)),
+    samples: samples[i]!.map((s) => Math.round(s.roundTripsPerSecond)),
+    errors: samples[i]!.reduce((sum, s) => sum + s.errors, 0),
+  }));
+
+  // 2. Memory per idle connection, one fresh server process each.
+  const idleResults: IdleResult[] = [];
+  for (const contender of contenders) {
+    const result = await idleMemory(contender, idle);
+    idleResults.push(result);
+    console.log(
+      `  idle ${contender.label}: ${result.rssPerConnection} B RSS, ${result.heapPerConnection} B heap per connection`,
+    );
+  }
+  const baseIdle = idleResults[0]!;
+  const idleWithRatios = idleResults.map((r) => ({
+    ...r,
+    rssRatio: Number((r.rssPerConnection / baseIdle.rssPerConnection).toFixed(3)),
+    heapRatio: Number((r.heapPerConnection / baseIdle.heapPerConnection).toFixed(3)),
+  }));
+
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    messageBytes: MESSAGE.byteLength,
+    connections,
+    rounds,
+    seconds,
+    warmup,
+    idleConnections: idle,
+  };
+
+  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+  console.log();
+  console.log(`Node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs (${meta.cpuModel}), ${meta.date}`);
+  console.log();
+  console.log(`Echo, ${connections} connections, ${meta.messageBytes}-byte text messages, one in flight each`);
+  const echoRows = [
+    ['contender', 'median round trips/s', 'vs ws', 'errors'],
+    ...echoResults.map((r) => [
+      r.label,
+      r.medianRoundTripsPerSecond.toLocaleString('en-US'),
+      `${r.ratio.toFixed(2)}x`,
+      String(r.errors),
+    ]),
+  ];
+  for (const line of table(echoRows)) console.log(line);
+  console.log();
+  console.log(`Memory per idle connection, ${idle} connections, after a forced GC`);
+  const idleRows = [
+    ['contender', 'RSS/conn', 'vs ws', 'heap/conn', 'vs ws', 'open on server'],
+    ...idleWithRatios.map((r) => [
+      r.label,
+      kib(r.rssPerConnection),
+      `${r.rssRatio.toFixed(2)}x`,
+      kib(r.heapPerConnection),
+      `${r.heapRatio.toFixed(2)}x`,
+      String(r.openOnServer),
+    ]),
+  ];
+  for (const line of table(idleRows)) console.log(line);
+  if (echoResults.some((r) => r.errors > 0)) console.log('\nWarning: some echo runs had errors.');
+  if (idleResults.some((r) => r.openOnServer !== idle)) {
+    console.log('\nWarning: a server did not count every idle connection as open.');
+  }
+
+  const dir = new URL('./results/', import.meta.url);
+  await mkdir(dir, { recursive: true });
+  const file = new URL('websocket-latest.json', dir);
+  await writeFile(file, `${JSON.stringify({ ...meta, echo: echoResults, idle: idleWithRatios }, null, 2)}\n`);
+  console.log(`\nWritten to ${fileURLToPath(file).replace(`${process.cwd()}/`, '')}`);
+}
+
+if (process.argv[2] === CHILD_FLAG) {
+  const id = process.argv[3];
+  if (!contenders.some((c) => c.id === id)) throw new Error(`unknown contender ${String(id)}`);
+  await runChild(id as ContenderId);
+} else {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killChildren();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+  try {
+    await runParent();
+  } catch (error) {
+    console.error(error instanceof Error && error.message.startsWith('Out of file') ? error.message : error);
+    process.exitCode = 1;
+  } finally {
+    killChildren();
+  }
+  // Sockets the servers' deaths left behind must not keep this process alive.
+  process.exit();
+}
