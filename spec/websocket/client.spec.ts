@@ -220,3 +220,83 @@ describe('WebSocket client', function () {
     expect(() => websocket('ws://127.0.0.1:1', { bogus: 1 } as never)).to.throw('Invalid option "bogus"');
   });
 });
+
+describe('WebSocket client limits', function () {
+  this.timeout(20_000);
+  afterEach(closeAll);
+
+  it('fails with a WebSocketConnectError when the handshake takes longer than handshakeTimeout', async () => {
+    const silent = createServer();
+    silent.on('upgrade', () => undefined); // accepts the connection, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const error = await connect(`ws://127.0.0.1:${port}`, () => undefined, { handshakeTimeout: 200 }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).to.include({ code: 'RXJET_ERR_WS_CONNECT' });
+      expect(String((error as Error).cause)).to.match(/timed out/i);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+  it('compresses with perMessageDeflate on both ends and applies maxPayload after inflating', async () => {
+    const server = await start(undefined, {
+      websocket: { perMessageDeflate: true, maxPayload: 64 * 1024 },
+      websocketHandler: (conn) => conn.in$.pipe(map((m) => `${String(m).length}`)),
+    });
+    const url = server.url.replace('http', 'ws');
+    const replies: string[] = [];
+    const events: CtrlEvent[] = [];
+    const conn = await connect(
+      url,
+      (c) => {
+        c.in$.subscribe((m) => replies.push(String(m)));
+        c.ctrl$.subscribe((e) => events.push(e));
+      },
+      { perMessageDeflate: true },
+    );
+    expect(conn.ws.extensions).to.include('permessage-deflate');
+    conn.out$.next('a'.repeat(32 * 1024));
+    await until(() => replies.length === 1, 'the reply');
+    expect(replies).to.deep.equal([String(32 * 1024)]);
+    conn.out$.next('a'.repeat(128 * 1024)); // compresses to a few hundred bytes, inflates past the limit
+    await until(() => events.some((e) => e.type === 'close'), 'the close');
+    expect(events.at(-1)).to.include({ type: 'close', code: 1009 });
+  });
+
+  it('drops outbound messages past highWaterMark under overflow: "drop", keeping the socket open', async () => {
+    let sent = 0;
+    const server = await start(undefined, {
+      websocket: { highWaterMark: 256 * 1024, overflow: 'drop' },
+      websocketHandler: (conn) => {
+        const chunk = Buffer.alloc(64 * 1024);
+        for (let i = 0; i < 1024; i++) {
+          conn.out$.next(chunk);
+          sent++;
+        }
+        // Once the peer has caught up, a message goes through again.
+        const drained = setInterval(() => {
+          if (conn.ws.bufferedAmount === 0) {
+            clearInterval(drained);
+            conn.out$.next('last');
+          }
+        }, 5);
+      },
+    });
+    let received = 0;
+    let last = '';
+    await connect(server.url.replace('http', 'ws'), (c) =>
+      c.in$.subscribe((m) => {
+        received++;
+        if (typeof m === 'string') last = m;
+      }),
+    );
+    await until(() => last === 'last', 'the last message');
+    expect(sent).to.equal(1024);
+    expect(received).to.be.lessThan(1025);
+    expect(server.errors).to.have.length(0);
+  });
+});
