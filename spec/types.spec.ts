@@ -14,7 +14,14 @@ import {
   type JetRequest,
   type JetResponse,
   type Server,
+  connect,
+  websocket,
+  type CtrlEvent,
+  type Message,
+  type WebSocketConnection,
+  type WebSocketHandler,
 } from '../src/index.js';
+import type { Subject } from 'rxjs';
 
 describe('public types', () => {
   it('types serve, its server and handlers', () => {
@@ -51,5 +58,15 @@ describe('public types', () => {
   it('types the testing kit', () => {
     expectTypeOf(mockRequest).returns.toEqualTypeOf<JetRequest>();
     expectTypeOf(inject).returns.toEqualTypeOf<Observable<InjectedResponse>>();
+  });
+
+  it('types the WebSocket API', () => {
+    expectTypeOf(connect).returns.toEqualTypeOf<Promise<WebSocketConnection>>();
+    expectTypeOf(websocket).returns.toEqualTypeOf<Observable<WebSocketConnection>>();
+    expectTypeOf<WebSocketConnection['in$']>().toExtend<Observable<string | Uint8Array>>();
+    expectTypeOf<WebSocketConnection['out$']>().toEqualTypeOf<Subject<Message>>();
+    expectTypeOf<WebSocketConnection['ctrl$']>().toEqualTypeOf<Observable<CtrlEvent>>();
+    expectTypeOf<(conn: WebSocketConnection) => Observable<string>>().toExtend<WebSocketHandler>();
+    expectTypeOf<{ websocket: WebSocketHandler }>().toExtend<ReturnType<Handler>>();
   });
 });
