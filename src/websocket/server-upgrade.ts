@@ -25,7 +25,7 @@ export class Upgrades {
     private readonly config: WebSocketServerConfig,
     private readonly pipeline: PipelineConfig,
     private readonly limits: RequestLimits,
-    private readonly handler: Handler | undefined,
+    private readonly handler: Handler,
     private readonly websocketHandler: WebSocketHandler | undefined,
   ) {}
 
@@ -48,7 +48,6 @@ export class Upgrades {
       this.accept(req, socket, head, this.websocketHandler);
       return;
     }
-    if (this.handler === undefined) return refuse(socket, 404, 'Not Found');
     const res = new MemoryResponse(
       (response) => write(socket, response),
       () => socket.destroy(),
