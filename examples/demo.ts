@@ -40,7 +40,7 @@ const page = `<!doctype html>
 <script>
 const socket = new WebSocket(location.origin.replace('http', 'ws') + '/ws');
 const log = document.getElementById('log');
-socket.onmessage = (event) => { log.textContent += event.data + '\n'; };
+socket.onmessage = (event) => { log.textContent += event.data + '\\n'; };
 document.getElementById('chat').onsubmit = (event) => {
   event.preventDefault();
   const say = document.getElementById('say');

@@ -1,38 +1,20 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { childEnv, fetchText, until, within } from '../helpers.js';
-
-const demo = fileURLToPath(new URL('../../examples/demo.ts', import.meta.url));
+import { fetchText, until } from '../helpers.js';
+import { startDemo, type DemoProcess } from './demo-process.js';
 
 describe('the demo server (npm start)', function () {
   this.timeout(30_000);
-  let child: ChildProcess;
+  let demo: DemoProcess;
   let url: string;
 
   before(async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', demo], {
-      env: childEnv({ PORT: '0', HOST: '127.0.0.1' }),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await within(
-      20_000,
-      new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const match = /listening on (http:\/\/\S+)/.exec(out);
-          if (match) resolve(match[1]!);
-        });
-        child.on('exit', (code) => reject(new Error(`the demo exited with ${code}`)));
-      }),
-      'the demo to listen',
-    );
+    demo = await startDemo();
+    url = demo.url;
   });
 
-  after(() => {
-    child.kill('SIGTERM');
+  after(async () => {
+    await demo.stop();
   });
 
   it('serves a page linking the demos', async () => {

@@ -1,0 +1,134 @@
+import { expect } from 'chai';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startDemo, type DemoProcess } from './demo-process.js';
+
+/** Only what the functions below use; they run in the page, where the real `document` is. */
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+
+/** Debian's chromium first, then `chromium` or `chromium-browser` anywhere on PATH. */
+function findChromium(): string | undefined {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => dir !== '');
+  const candidates = [
+    '/usr/bin/chromium',
+    ...dirs.flatMap((dir) => ['chromium', 'chromium-browser'].map((name) => path.join(dir, name))),
+  ];
+  return candidates.find((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Waits (bounded) until the text of `selector` includes `needle`, and resolves with the text at that moment. */
+async function textWhenIncludes(page: Page, selector: string, needle: string, timeout = 10_000): Promise<string> {
+  const handle = await page.waitForFunction(
+    ({ selector, needle }) => {
+      const text = document.querySelector(selector)?.textContent ?? '';
+      return text.includes(needle) ? text : false;
+    },
+    { selector, needle },
+    { timeout },
+  );
+  const text = await handle.jsonValue();
+  await handle.dispose();
+  return String(text);
+}
+
+describe('the demo page in headless Chromium', function () {
+  this.timeout(60_000);
+  let demo: DemoProcess | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let url: string;
+  let shots: string | undefined;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    const executablePath = findChromium();
+    if (executablePath === undefined) {
+      throw new Error(
+        'no Chromium found at /usr/bin/chromium (nor chromium or chromium-browser on PATH): ' +
+          "install Debian's chromium package (apt-get install -y chromium) to run the browser spec",
+      );
+    }
+
+    demo = await startDemo();
+    url = demo.url;
+
+    browser = await chromium.launch({
+      executablePath,
+      headless: true,
+      timeout: 30_000,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(url, { waitUntil: 'load' });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await demo?.stop();
+    if (shots !== undefined) await rm(shots, { recursive: true, force: true });
+  });
+
+  it('loads the page and shows its title', async () => {
+    expect(await page.title()).to.equal('rxjet demo');
+    expect(await page.locator('h1').textContent()).to.equal('rxjet demo');
+    await page.locator('#start').waitFor({ state: 'visible' });
+    expect(pageErrors).to.deep.equal([]);
+  });
+
+  it('shows the stream growing while it runs after Start is clicked', async () => {
+    await page.locator('#start').click();
+    const early = await textWhenIncludes(page, '#out', 'tick 0');
+    expect(early).to.match(/^tick 0\n/);
+    expect(early).not.to.include('tick 2');
+    expect(early).not.to.include('(done)');
+
+    const later = await textWhenIncludes(page, '#out', 'tick 2');
+    expect(later.startsWith(early)).to.equal(true, `${JSON.stringify(later)} should extend ${JSON.stringify(early)}`);
+    expect(later.length).to.be.greaterThan(early.length);
+    expect(later).to.match(/^tick 0\ntick 1\ntick 2\n/);
+    expect(later).not.to.include('(done)');
+    expect(pageErrors).to.deep.equal([]);
+  });
+
+  it('sends a chat message over the WebSocket and shows it coming back in the log', async () => {
+    const welcome = await textWhenIncludes(page, '#log', 'welcome to the rxjet chat');
+    expect(welcome).to.equal('welcome to the rxjet chat\n');
+
+    const message = `hello from chromium ${process.pid}-${Date.now()}`;
+    await page.locator('#say').fill(message);
+    await page.locator('#chat button').click();
+    const log = await textWhenIncludes(page, '#log', message);
+    expect(log.split('\n')).to.deep.equal(['welcome to the rxjet chat', message, '']);
+    expect(await page.locator('#say').inputValue()).to.equal('');
+    expect(pageErrors).to.deep.equal([]);
+  });
+
+  it('saves a screenshot of the page to a temporary directory', async () => {
+    shots = await mkdtemp(path.join(tmpdir(), 'rxjet-demo-browser-'));
+    const file = path.join(shots, 'demo.png');
+    await page.screenshot({ path: file, fullPage: true });
+    expect((await stat(file)).size).to.be.greaterThan(0);
+    const png = await readFile(file);
+    expect(png.subarray(0, 8).toString('hex')).to.equal('89504e470d0a1a0a');
+  });
+});
