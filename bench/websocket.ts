@@ -7,7 +7,8 @@
  *
  * 1. Echo: BENCH_CONNECTIONS clients each send a 32-byte text message, wait for its echo and send the next, for
  *    BENCH_SECONDS. After one warm-up run each, the contenders are measured in alternating rounds (A B A B ...) and
- *    the median round trips per second of each is reported, with its ratio to ws.
+ *    the median round trips per second of each is reported, with its ratio to ws, and the median CPU time the
+ *    server process spent per round trip (which other load on the machine disturbs less than the rate).
  * 2. Idle memory: for each contender a fresh server process (run with --expose-gc) reports its memory after a
  *    forced GC, BENCH_IDLE idle connections are opened (in batches), and it reports again; the difference divided
  *    by the connections is the cost of one idle connection, in RSS and in V8 heap.
@@ -44,8 +45,15 @@ interface ReadyMessage {
   port: number;
 }
 
-interface MeasureMessage {
-  type: 'measure';
+/** Parent to child: report memory after a GC (`measure`), or CPU time used so far (`cpu`). */
+interface RequestMessage {
+  type: 'measure' | 'cpu';
+}
+
+interface CpuMessage {
+  type: 'cpu';
+  /** User plus system CPU time of the server process so far, in microseconds. */
+  micros: number;
 }
 
 interface Memory {
@@ -61,10 +69,12 @@ interface MemoryMessage extends Memory {
   connections: number;
 }
 
-type ChildMessage = ReadyMessage | MemoryMessage;
+type ChildMessage = ReadyMessage | MemoryMessage | CpuMessage;
 
 interface EchoSample {
   roundTripsPerSecond: number;
+  /** CPU time the server process spent per round trip, in microseconds: less sensitive to other load. */
+  serverMicrosPerRoundTrip: number;
   /** Wrong echoes, and errors or closes during the run. */
   errors: number;
 }
@@ -117,8 +127,13 @@ async function runChild(id: ContenderId): Promise<void> {
         server.node.getConnections((error, count) => (error ? reject(error) : resolve(count))),
       );
   }
-  process.on('message', (message: MeasureMessage) => {
-    if (message.type !== 'measure') return;
+  process.on('message', (message: RequestMessage) => {
+    if (message.type === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      const cpu: CpuMessage = { type: 'cpu', micros: user + system };
+      process.send?.(cpu);
+      return;
+    }
     measureMemory(openConnections).then(
       (memory) => process.send?.(memory),
       (error: unknown) => {
@@ -182,8 +197,11 @@ function startServer(id: ContenderId): Promise<{ child: ChildProcess; port: numb
   });
 }
 
-/** Asks a server process for its memory after a forced GC. */
-function memoryOf(child: ChildProcess): Promise<MemoryMessage> {
+/** Asks a server process for its memory after a forced GC, or for the CPU time it has used. */
+function ask(child: ChildProcess, type: 'measure'): Promise<MemoryMessage>;
+function ask(child: ChildProcess, type: 'cpu'): Promise<CpuMessage>;
+function ask(child: ChildProcess, type: RequestMessage['type']): Promise<ChildMessage> {
+  const answer = type === 'measure' ? 'memory' : 'cpu';
   return new Promise((resolve, reject) => {
     const done = (): void => {
       clearTimeout(timer);
@@ -192,20 +210,20 @@ function memoryOf(child: ChildProcess): Promise<MemoryMessage> {
     };
     const timer = setTimeout(() => {
       done();
-      reject(new Error('the server did not report its memory within 30 s'));
+      reject(new Error(`the server did not report its ${answer} within 30 s`));
     }, 30_000);
     const onMessage = (message: ChildMessage): void => {
-      if (message.type !== 'memory') return;
+      if (message.type !== answer) return;
       done();
       resolve(message);
     };
     const onExit = (): void => {
       done();
-      reject(new Error('the server exited while measuring its memory'));
+      reject(new Error(`the server exited before reporting its ${answer}`));
     };
     child.on('message', onMessage);
     child.once('exit', onExit);
-    const request: MeasureMessage = { type: 'measure' };
+    const request: RequestMessage = { type };
     child.send(request);
   });
 }
@@ -297,8 +315,12 @@ function isEcho(data: RawData, isBinary: boolean): boolean {
 }
 
 /** Echo round trips per second over `connections` clients, one message in flight on each. */
-async function echo(url: string, seconds: number, connections: number): Promise<EchoSample> {
-  const sockets = await connectMany(url, connections, BATCH);
+async function echo(
+  server: { child: ChildProcess; port: number },
+  seconds: number,
+  connections: number,
+): Promise<EchoSample> {
+  const sockets = await connectMany(`ws://127.0.0.1:${server.port}`, connections, BATCH);
   let running = true;
   let roundTrips = 0;
   let errors = 0;
@@ -312,14 +334,20 @@ async function echo(url: string, seconds: number, connections: number): Promise<
     ws.on('error', () => running && errors++);
     ws.on('close', () => running && errors++);
   }
+  const cpuBefore = await ask(server.child, 'cpu');
   const start = performance.now();
   for (const ws of sockets) ws.send(MESSAGE, { binary: false });
   await delay(seconds * 1000);
   running = false;
   const elapsed = (performance.now() - start) / 1000;
   const counted = roundTrips;
+  const cpuAfter = await ask(server.child, 'cpu');
   await closeAll(sockets);
-  return { roundTripsPerSecond: counted / elapsed, errors };
+  return {
+    roundTripsPerSecond: counted / elapsed,
+    serverMicrosPerRoundTrip: counted === 0 ? 0 : (cpuAfter.micros - cpuBefore.micros) / counted,
+    errors,
+  };
 }
 
 function median(values: number[]): number {
@@ -345,10 +373,10 @@ async function idleMemory(contender: (typeof contenders)[number], connections: n
   const { child, port } = await startServer(contender.id);
   try {
     await delay(200);
-    const before = await memoryOf(child);
+    const before = await ask(child, 'measure');
     const sockets = await connectMany(`ws://127.0.0.1:${port}`, connections, BATCH);
     await delay(500);
-    const after = await memoryOf(child);
+    const after = await ask(child, 'measure');
     for (const ws of sockets) ws.terminate();
     const strip = ({ rss, heapUsed, external, arrayBuffers }: Memory): Memory => ({
       rss,
@@ -395,7 +423,7 @@ async function runParent(): Promise<void> {
     );
   }
 
-  const estimate = contenders.length * (warmup + rounds * seconds) + 10;
+  const estimate = contenders.length * (warmup + rounds * seconds + 2 + Math.ceil(idle / 1000));
   console.log(
     `rxjet WebSocket benchmark: echo over ${connections} connections, ${rounds} round(s) of ${seconds} s` +
       `, ${warmup} s warm-up; then ${idle} idle connections per server (about ${estimate} s)`,
@@ -413,21 +441,20 @@ async function runParent(): Promise<void> {
 
   // 1. Echo round trips.
   const servers = await Promise.all(contenders.map((c) => startServer(c.id)));
-  const urls = servers.map((s) => `ws://127.0.0.1:${s.port}`);
   // Check each server echoes, then warm it up.
-  for (const url of urls) {
-    const check = await echo(url, 1, 1);
-    if (check.errors > 0 || check.roundTripsPerSecond === 0) throw new Error(`${url} does not echo`);
+  for (const [i, server] of servers.entries()) {
+    const check = await echo(server, 1, 1);
+    if (check.errors > 0 || check.roundTripsPerSecond === 0) throw new Error(`${contenders[i]!.label} does not echo`);
   }
   if (warmup > 0) {
-    for (const url of urls) await echo(url, warmup, connections);
+    for (const server of servers) await echo(server, warmup, connections);
   }
 
   const samples: EchoSample[][] = contenders.map(() => []);
   for (let round = 1; round <= rounds; round++) {
     const line: string[] = [];
     for (const [i, contender] of contenders.entries()) {
-      const sample = await echo(urls[i]!, seconds, connections);
+      const sample = await echo(servers[i]!, seconds, connections);
       samples[i]!.push(sample);
       line.push(`${contender.label} ${Math.round(sample.roundTripsPerSecond)}`);
     }
@@ -436,12 +463,16 @@ async function runParent(): Promise<void> {
   for (const { child } of servers) killChild(child);
 
   const medians = samples.map((s) => median(s.map((x) => x.roundTripsPerSecond)));
+  const cpuMedians = samples.map((s) => median(s.map((x) => x.serverMicrosPerRoundTrip)));
   const echoResults = contenders.map((contender, i) => ({
     id: contender.id,
     label: contender.label,
     medianRoundTripsPerSecond: Math.round(medians[i]!),
     ratio: Number((medians[i]! / medians[0]!).toFixed(3)),
+    medianServerMicrosPerRoundTrip: Number(cpuMedians[i]!.toFixed(2)),
+    cpuRatio: Number((cpuMedians[i]! / cpuMedians[0]!).toFixed(3)),
     samples: samples[i]!.map((s) => Math.round(s.roundTripsPerSecond)),
+    serverMicrosPerRoundTrip: samples[i]!.map((s) => Number(s.serverMicrosPerRoundTrip.toFixed(2))),
     errors: samples[i]!.reduce((sum, s) => sum + s.errors, 0),
   }));
 
@@ -481,11 +512,13 @@ async function runParent(): Promise<void> {
   console.log();
   console.log(`Echo, ${connections} connections, ${meta.messageBytes}-byte text messages, one in flight each`);
   const echoRows = [
-    ['contender', 'median round trips/s', 'vs ws', 'errors'],
+    ['contender', 'median round trips/s', 'vs ws', 'server CPU/round trip', 'vs ws', 'errors'],
     ...echoResults.map((r) => [
       r.label,
       r.medianRoundTripsPerSecond.toLocaleString('en-US'),
       `${r.ratio.toFixed(2)}x`,
+      `${r.medianServerMicrosPerRoundTrip.toFixed(1)} µs`,
+      `${r.cpuRatio.toFixed(2)}x`,
       String(r.errors),
     ]),
   ];
