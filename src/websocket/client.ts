@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import { InvalidOptionError, WebSocketConnectError, WebSocketHandshakeError } from '../internal/errors.js';
 import { checkKnownOptions, integerOption } from '../internal/validate.js';
 import { mockRequest } from '../testing/mock-request.js';
-import { createConnection } from './connection.js';
+import { type Connection, createConnection } from './connection.js';
 import { runWebSocketHandler } from './handler.js';
 import { resolveShared, sharedOptionNames } from './options.js';
 import type { WebSocketConnection, WebSocketHandler, WebSocketOptions } from './types.js';
@@ -65,6 +65,11 @@ const clientOptionNames = [
  * ```
  */
 export function websocket(url: string | URL, options: WebSocketClientOptions = {}): Observable<WebSocketConnection> {
+  return connections(url, options);
+}
+
+/** {@link websocket}, typed with the implementation `connect` hands to the handler runner. */
+function connections(url: string | URL, options: WebSocketClientOptions): Observable<Connection> {
   const target = new URL(url);
   if (target.protocol !== 'ws:' && target.protocol !== 'wss:') {
     throw new InvalidOptionError('url', `a ws: or wss: URL, got ${target.protocol}`);
@@ -73,7 +78,7 @@ export function websocket(url: string | URL, options: WebSocketClientOptions = {
   const shared = resolveShared(options);
   const handshakeTimeout = integerOption(options as Record<string, unknown>, 'handshakeTimeout', 10_000, 1);
   const where = target.href;
-  return new Observable<WebSocketConnection>((subscriber) => {
+  return new Observable<Connection>((subscriber) => {
     const ws = new WebSocket(target, options.protocols === undefined ? [] : [...options.protocols], {
       ...shared.ws,
       headers: options.headers,
@@ -148,7 +153,7 @@ export function connect(
   options: WebSocketClientOptions = {},
 ): Promise<WebSocketConnection> {
   if (typeof handler !== 'function') throw new InvalidOptionError('handler', 'a function (conn) => void');
-  const connection$ = websocket(url, options);
+  const connection$ = connections(url, options);
   const report = options.onError ?? ((error: Error) => console.error('rxjet websocket:', error));
   return new Promise((resolve, reject) => {
     connection$.subscribe({

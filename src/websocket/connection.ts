@@ -7,7 +7,7 @@ import {
   WebSocketOverflowError,
   WebSocketProtocolError,
 } from '../internal/errors.js';
-import { pullable } from '../internal/pull.js';
+import { kPull } from '../internal/pull.js';
 import type { JetRequest } from '../server/types.js';
 import type { CtrlEvent, Message, WebSocketConnection, WebSocketOverflowPolicy } from './types.js';
 
@@ -15,16 +15,19 @@ import type { CtrlEvent, Message, WebSocketConnection, WebSocketOverflowPolicy }
 export interface SocketLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
-  send(data: Message, options: { binary: boolean }, callback?: (error?: Error) => void): void;
+  send(data: Message, options: { binary: boolean }, callback?: (error?: Error | null) => void): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
   ping(data?: Uint8Array): void;
   pause(): void;
   resume(): void;
-  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
-  on(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;
-  on(event: 'error', listener: (error: Error & { code?: string }) => void): unknown;
-  on(event: 'ping' | 'pong', listener: (data: Buffer) => void): unknown;
+  on(
+    event: 'message',
+    listener: (this: SocketLike, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void,
+  ): unknown;
+  on(event: 'close', listener: (this: SocketLike, code: number, reason: Buffer) => void): unknown;
+  on(event: 'error', listener: (this: SocketLike, error: Error & { code?: string }) => void): unknown;
+  on(event: 'ping' | 'pong', listener: (this: SocketLike, data: Buffer) => void): unknown;
 }
 
 const OPEN = 1;
@@ -35,10 +38,39 @@ export interface ConnectionSettings {
   overflow: WebSocketOverflowPolicy;
   inboundHighWaterMark: number;
   heartbeat: number;
-  /** Where heartbeats are scheduled: virtual time in marble tests. */
+  /**
+   * Someone else calls {@link Connection.beat} every `heartbeat` ms (the server, one timer for
+   * all its sockets); otherwise each connection schedules its own.
+   */
+  sharedHeartbeat?: boolean;
+  /** Where a connection's own heartbeat is scheduled: virtual time in marble tests. */
   scheduler?: SchedulerLike;
   /** Reports an unexpected error (besides putting it on `ctrl$`). */
-  report?: (error: Error) => void;
+  report?: ((error: Error) => void) | undefined;
+}
+
+/** Where a socket keeps its connection, so that one set of listeners serves every socket. */
+const kConnection = Symbol('rxjet.connection');
+type Owned = SocketLike & { [kConnection]: Connection };
+
+function onMessage(this: SocketLike, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  (this as Owned)[kConnection].receive(isBinary ? bytes : bytes.toString());
+}
+function onClose(this: SocketLike, code: number, reason: Buffer): void {
+  (this as Owned)[kConnection].closed(code, reason.toString());
+}
+function onError(this: SocketLike, error: Error & { code?: string }): void {
+  const conn = (this as Owned)[kConnection];
+  conn.report(new WebSocketProtocolError(conn.request.url, closeCodeOf(error), error));
+}
+function onPing(this: SocketLike, data: Buffer): void {
+  (this as Owned)[kConnection].control({ type: 'ping', data: new Uint8Array(data) });
+}
+function onPong(this: SocketLike, data: Buffer): void {
+  const conn = (this as Owned)[kConnection];
+  conn.answered = true;
+  conn.control({ type: 'pong', data: new Uint8Array(data) });
 }
 
 /** Close codes ws gives each protocol error. */
@@ -48,187 +80,261 @@ function closeCodeOf(error: Error & { code?: string }): number {
       return 1007;
     case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
       return 1009;
-    case 'WS_ERR_UNEXPECTED_MASK':
-    case 'WS_ERR_EXPECTED_MASK':
     default:
       return 1002;
   }
 }
 
 /**
- * Wraps an open socket as a {@link WebSocketConnection}: one implementation for the server
- * and the client.
+ * `out$`: a Subject whose `next` sends, `complete` closes with 1000 and `error` with 1011.
+ * Sending in `next` itself (rather than through a subscription) keeps an idle connection small.
  */
-export function createConnection(
-  socket: SocketLike,
-  request: JetRequest,
-  settings: ConnectionSettings,
-): WebSocketConnection {
-  const where = request.url;
-  const scheduler = settings.scheduler ?? asyncScheduler;
-  const live = new Subject<CtrlEvent>();
-  let closeEvent: CtrlEvent | undefined;
+class Outbox extends Subject<Message> {
+  private stopped = false;
 
-  // Inbound: delivered to subscribers at once; queued (bounded, with reads paused) otherwise.
-  const subscribers = new Set<Subscriber<Message>>();
-  const queue: Message[] = [];
-  let queuedBytes = 0;
-  let paused = false;
-  let waiter: ((result: IteratorResult<Message>) => void) | undefined;
+  constructor(private readonly conn: Connection) {
+    super();
+  }
+  override next(message: Message): void {
+    if (this.stopped) return;
+    this.conn.transmit(message);
+    if (this.observed) super.next(message);
+  }
+  override error(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    super.error(error);
+    this.conn.close(1011, 'internal error');
+  }
+  override complete(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    super.complete();
+    this.conn.close(1000);
+  }
+}
 
-  const size = (message: Message): number => (typeof message === 'string' ? message.length : message.byteLength);
-  const pauseIfFull = (): void => {
-    if (!paused && queuedBytes >= settings.inboundHighWaterMark && closeEvent === undefined) {
-      paused = true;
-      socket.pause();
+/**
+ * A WebSocket connection over an open socket: one implementation for the server and the
+ * client. Its streams are made on first use and its socket listeners are shared functions, so
+ * an idle connection costs little more than the socket.
+ */
+export class Connection implements WebSocketConnection {
+  readonly ws: WebSocket;
+  /** @internal Set by a pong; the heartbeat checks it. */
+  answered = true;
+  private queue: Message[] | undefined;
+  private queuedBytes = 0;
+  private paused = false;
+  private subscribers: Subscriber<Message>[] = [];
+  private waiter: ((result: IteratorResult<Message>) => void) | undefined;
+  private live: Subject<CtrlEvent> | undefined;
+  private closeEvent: (CtrlEvent & { type: 'close' }) | undefined;
+  private closeHooks: (() => void)[] | undefined;
+  private outbox: Outbox | undefined;
+  private inbox: (Observable<Message> & AsyncIterable<Message>) | undefined;
+  private control$: Observable<CtrlEvent> | undefined;
+  private heartbeat: Subscription | undefined;
+
+  constructor(
+    private readonly socket: SocketLike,
+    readonly request: JetRequest,
+    private readonly settings: ConnectionSettings,
+  ) {
+    this.ws = socket as unknown as WebSocket;
+    (socket as Owned)[kConnection] = this;
+    socket.on('message', onMessage);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+    socket.on('ping', onPing);
+    socket.on('pong', onPong);
+    if (settings.heartbeat > 0 && settings.sharedHeartbeat !== true) {
+      const beat = (): boolean => this.beat();
+      this.heartbeat = (settings.scheduler ?? asyncScheduler).schedule(function () {
+        if (beat()) this.schedule(undefined, settings.heartbeat);
+      }, settings.heartbeat);
     }
-  };
-  const resumeIfDrained = (): void => {
-    if (paused && queuedBytes < settings.inboundHighWaterMark) {
-      paused = false;
-      socket.resume();
-    }
-  };
-  const take = (): Message | undefined => {
-    const message = queue.shift();
-    if (message !== undefined) queuedBytes -= size(message);
-    return message;
-  };
+  }
 
-  socket.on('message', (data, isBinary) => {
-    const message: Message = isBinary ? toBytes(data) : toBytes(data).toString();
-    if (waiter !== undefined) {
-      const resolve = waiter;
-      waiter = undefined;
-      resolve({ value: message, done: false });
-    } else if (subscribers.size > 0) {
-      for (const subscriber of [...subscribers]) subscriber.next(message);
-    } else {
-      queue.push(message);
-      queuedBytes += size(message);
-      pauseIfFull();
-    }
-  });
+  get in$(): Observable<Message> & AsyncIterable<Message> {
+    return (this.inbox ??= this.makeInbox());
+  }
 
-  const in$ = pullable<Message>(
-    (subscriber) => {
-      while (queue.length > 0 && !subscriber.closed) subscriber.next(take()!);
-      resumeIfDrained();
-      if (closeEvent !== undefined) {
+  get out$(): Subject<Message> {
+    return (this.outbox ??= new Outbox(this));
+  }
+
+  get ctrl$(): Observable<CtrlEvent> {
+    return (this.control$ ??= new Observable<CtrlEvent>((subscriber) => {
+      if (this.closeEvent !== undefined) {
+        subscriber.next(this.closeEvent);
         subscriber.complete();
         return;
       }
-      subscribers.add(subscriber);
-      return () => subscribers.delete(subscriber);
-    },
-    () => ({
-      next(): Promise<IteratorResult<Message>> {
-        const message = take();
-        if (message !== undefined) {
-          resumeIfDrained();
-          return Promise.resolve({ value: message, done: false });
-        }
-        if (closeEvent !== undefined) return Promise.resolve({ value: undefined, done: true });
-        resumeIfDrained();
-        return new Promise((resolve) => (waiter = resolve));
-      },
-      return(): Promise<IteratorResult<Message>> {
-        waiter = undefined;
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    }),
-  );
+      subscriber.next({ type: 'open' });
+      return (this.live ??= new Subject<CtrlEvent>()).subscribe(subscriber);
+    }));
+  }
 
-  // Outbound.
-  const report = (error: Error): void => {
-    if (closeEvent === undefined) live.next({ type: 'error', error });
-    settings.report?.(error);
-  };
-  const send = (message: unknown, callback?: (error?: Error) => void): boolean => {
+  /** @internal Sends one message; false (with the reason on `ctrl$`) when it was not sent. */
+  transmit(message: unknown, callback?: (error?: Error | null) => void): boolean {
+    const { socket, settings } = this;
     if (socket.readyState !== OPEN) {
-      report(new WebSocketClosedError(where));
+      // The socket is closing: say so on ctrl$ while it is still open; no need to log it.
+      if (this.closeEvent === undefined)
+        this.live?.next({ type: 'error', error: new WebSocketClosedError(this.request.url) });
       return false;
     }
     let binary: boolean;
     let bytes: number;
     if (typeof message === 'string') {
       binary = false;
-      bytes = Buffer.byteLength(message);
+      bytes = message.length;
     } else if (message instanceof Uint8Array) {
       binary = true;
       bytes = message.byteLength;
     } else {
-      report(new InvalidMessageError(where, message));
+      this.report(new InvalidMessageError(this.request.url, message));
       return false;
     }
     const buffered = socket.bufferedAmount;
     if (buffered > 0 && buffered + bytes > settings.highWaterMark) {
       if (settings.overflow === 'close') {
-        report(new WebSocketOverflowError(where, settings.highWaterMark));
+        this.report(new WebSocketOverflowError(this.request.url, settings.highWaterMark));
         socket.close(1008, 'outbound buffer overflow');
       }
       return false;
     }
     socket.send(message, { binary }, callback);
     return true;
-  };
-  const out$ = new Subject<Message>();
-  out$.subscribe({
-    next: (message) => void send(message),
-    error: () => {
-      if (socket.readyState === OPEN) socket.close(1011, 'internal error');
-    },
-    complete: () => {
-      if (socket.readyState === OPEN) socket.close(1000);
-    },
-  });
-
-  // Control events and the heartbeat.
-  let heartbeat: Subscription | undefined;
-  if (settings.heartbeat > 0) {
-    let answered = true;
-    socket.on('pong', () => (answered = true));
-    heartbeat = scheduler.schedule(function (this: { schedule(state?: undefined, delay?: number): unknown }) {
-      if (!answered) {
-        report(new WebSocketHeartbeatError(where, settings.heartbeat));
-        socket.terminate();
-        return;
-      }
-      answered = false;
-      if (socket.readyState === OPEN) socket.ping();
-      this.schedule(undefined, settings.heartbeat);
-    }, settings.heartbeat);
   }
-  socket.on('ping', (data) => live.next({ type: 'ping', data: new Uint8Array(data) }));
-  socket.on('pong', (data) => live.next({ type: 'pong', data: new Uint8Array(data) }));
-  socket.on('error', (error) => report(new WebSocketProtocolError(where, closeCodeOf(error), error)));
-  socket.on('close', (code, reason) => {
-    heartbeat?.unsubscribe();
-    closeEvent = { type: 'close', code, reason: reason.toString() };
-    live.next(closeEvent);
-    live.complete();
-    if (waiter !== undefined && queue.length === 0) {
-      const resolve = waiter;
-      waiter = undefined;
+
+  /** @internal Closes the socket if it is open. */
+  close(code: number, reason?: string): void {
+    if (this.socket.readyState === OPEN) this.socket.close(code, reason);
+  }
+
+  /** @internal One heartbeat: pings, or terminates a peer that missed the last ping. False once closed. */
+  beat(): boolean {
+    if (this.closeEvent !== undefined) return false;
+    if (!this.answered) {
+      this.report(new WebSocketHeartbeatError(this.request.url, this.settings.heartbeat));
+      this.socket.terminate();
+      return false;
+    }
+    this.answered = false;
+    if (this.socket.readyState === OPEN) this.socket.ping();
+    return true;
+  }
+
+  /** @internal Runs `hook` once the socket has closed (at once if it already has). */
+  onClosed(hook: () => void): void {
+    if (this.closeEvent !== undefined) hook();
+    else (this.closeHooks ??= []).push(hook);
+  }
+
+  /** @internal Puts an error on `ctrl$` (while open) and hands it to the reporter. */
+  report(error: Error): void {
+    if (this.closeEvent === undefined) this.live?.next({ type: 'error', error });
+    this.settings.report?.(error);
+  }
+
+  /** @internal A ping or pong, for whoever watches `ctrl$`. */
+  control(event: CtrlEvent): void {
+    this.live?.next(event);
+  }
+
+  /** @internal A message from the peer. */
+  receive(message: Message): void {
+    const { subscribers } = this;
+    if (this.waiter !== undefined) {
+      const resolve = this.waiter;
+      this.waiter = undefined;
+      resolve({ value: message, done: false });
+    } else if (subscribers.length === 1) {
+      subscribers[0]!.next(message);
+    } else if (subscribers.length > 1) {
+      for (const subscriber of subscribers.slice()) subscriber.next(message);
+    } else {
+      (this.queue ??= []).push(message);
+      this.queuedBytes += size(message);
+      if (!this.paused && this.queuedBytes >= this.settings.inboundHighWaterMark) {
+        this.paused = true;
+        this.socket.pause();
+      }
+    }
+  }
+
+  /** @internal The socket closed: one close event, then every stream ends. */
+  closed(code: number, reason: string): void {
+    this.heartbeat?.unsubscribe();
+    const event = { type: 'close' as const, code, reason };
+    this.closeEvent = event;
+    this.live?.next(event);
+    this.live?.complete();
+    if (this.waiter !== undefined && (this.queue?.length ?? 0) === 0) {
+      const resolve = this.waiter;
+      this.waiter = undefined;
       resolve({ value: undefined, done: true });
     }
-    for (const subscriber of [...subscribers]) subscriber.complete();
-    subscribers.clear();
-    out$.complete();
-  });
+    const subscribers = this.subscribers;
+    this.subscribers = [];
+    for (const subscriber of subscribers) subscriber.complete();
+    this.outbox?.complete();
+    const hooks = this.closeHooks;
+    this.closeHooks = undefined;
+    if (hooks !== undefined) for (const hook of hooks) hook();
+  }
 
-  const ctrl$ = new Observable<CtrlEvent>((subscriber) => {
-    if (closeEvent !== undefined) {
-      subscriber.next(closeEvent);
-      subscriber.complete();
-      return;
+  private take(): Message | undefined {
+    const message = this.queue?.shift();
+    if (message !== undefined) {
+      this.queuedBytes -= size(message);
+      if (this.paused && this.queuedBytes < this.settings.inboundHighWaterMark) {
+        this.paused = false;
+        this.socket.resume();
+      }
     }
-    subscriber.next({ type: 'open' });
-    return live.subscribe(subscriber);
-  });
+    return message;
+  }
 
-  const sendAll = (source: AsyncIterable<Message>): Observable<never> =>
-    new Observable<never>((subscriber) => {
+  private makeInbox(): Observable<Message> & AsyncIterable<Message> {
+    const inbox = new Observable<Message>((subscriber) => {
+      for (let message = this.take(); message !== undefined && !subscriber.closed; message = this.take()) {
+        subscriber.next(message);
+      }
+      if (this.closeEvent !== undefined) {
+        subscriber.complete();
+        return;
+      }
+      this.subscribers.push(subscriber);
+      return () => {
+        const at = this.subscribers.indexOf(subscriber);
+        if (at !== -1) this.subscribers.splice(at, 1);
+      };
+    }) as Observable<Message> & AsyncIterable<Message> & { [kPull]: true };
+    inbox[kPull] = true;
+    inbox[Symbol.asyncIterator] = () => ({
+      next: (): Promise<IteratorResult<Message>> => {
+        const message = this.take();
+        if (message !== undefined) return Promise.resolve({ value: message, done: false });
+        if (this.closeEvent !== undefined) return Promise.resolve({ value: undefined, done: true });
+        if (this.paused) {
+          this.paused = false;
+          this.socket.resume();
+        }
+        return new Promise((resolve) => (this.waiter = resolve));
+      },
+      return: (): Promise<IteratorResult<Message>> => {
+        this.waiter = undefined;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    });
+    return inbox;
+  }
+
+  send(source: AsyncIterable<Message>): Observable<never> {
+    return new Observable<never>((subscriber) => {
       const iterator = source[Symbol.asyncIterator]();
       let stopped = false;
       void (async () => {
@@ -237,10 +343,9 @@ export function createConnection(
             const step = await iterator.next();
             if (stopped || step.done === true) break;
             // ws calls back with null (or nothing) once the message is written, or with an error.
-            const written = new Promise<Error | null | undefined>((resolve) => {
-              if (!send(step.value, resolve)) resolve(new WebSocketClosedError(where));
+            const error = await new Promise<Error | null | undefined>((resolve) => {
+              if (!this.transmit(step.value, resolve)) resolve(new WebSocketClosedError(this.request.url));
             });
-            const error = await written;
             if (error != null) throw error;
           }
           if (!stopped) subscriber.complete();
@@ -253,11 +358,14 @@ export function createConnection(
         void iterator.return?.();
       };
     });
-
-  return { request, in$, out$, ctrl$, send: sendAll, ws: socket as unknown as WebSocket };
+  }
 }
 
-function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.isBuffer(data) ? data : Buffer.from(data);
+function size(message: Message): number {
+  return typeof message === 'string' ? message.length : message.byteLength;
+}
+
+/** Wraps an open socket as a {@link WebSocketConnection}. */
+export function createConnection(socket: SocketLike, request: JetRequest, settings: ConnectionSettings): Connection {
+  return new Connection(socket, request, settings);
 }

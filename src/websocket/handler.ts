@@ -1,20 +1,17 @@
 import { isObservable } from 'rxjs';
 import { HandlerError } from '../internal/errors.js';
-import type { WebSocketConnection, WebSocketHandler } from './types.js';
+import type { Connection } from './connection.js';
+import type { WebSocketHandler } from './types.js';
 
 /**
  * Runs a WebSocket handler on an open connection, the same way on the server and the client:
  * an Observable it returns is sent on `out$` until the socket closes; a handler that throws or
  * rejects closes the socket with 1011 and is reported.
  */
-export function runWebSocketHandler(
-  conn: WebSocketConnection,
-  handler: WebSocketHandler,
-  report: (error: Error) => void,
-): void {
+export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler, report: (error: Error) => void): void {
   const fail = (error: unknown): void => {
     report(new HandlerError(`the WebSocket ${conn.request.url}`, error));
-    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.close(1011, 'internal error');
+    conn.close(1011, 'internal error');
   };
   let result: unknown;
   try {
@@ -29,7 +26,7 @@ export function runWebSocketHandler(
       error: fail,
       complete: () => conn.out$.complete(),
     });
-    conn.ctrl$.subscribe({ complete: () => sending.unsubscribe() });
+    conn.onClosed(() => sending.unsubscribe());
   } else if (
     result !== null &&
     typeof result === 'object' &&

@@ -7,7 +7,7 @@ import { type InjectedResponse, MemoryResponse } from '../server/memory-response
 import type { PipelineConfig } from '../server/pipeline-config.js';
 import { IncomingRequest, type RequestLimits } from '../server/request.js';
 import type { Handler } from '../server/types.js';
-import { createConnection } from './connection.js';
+import { type Connection, createConnection } from './connection.js';
 import { runWebSocketHandler } from './handler.js';
 import type { WebSocketServerConfig } from './options.js';
 import type { WebSocketHandler } from './types.js';
@@ -20,6 +20,9 @@ import type { WebSocketHandler } from './types.js';
 export class Upgrades {
   private server: WebSocketServer | undefined;
   private readonly sockets = new Set<WebSocket>();
+  private readonly connections = new Set<Connection>();
+  /** One heartbeat timer for every socket, as ws's README recipe does it. */
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: WebSocketServerConfig,
@@ -71,14 +74,33 @@ export class Upgrades {
     const report = (error: Error): void => this.pipeline.report(error, req);
     this.server ??= this.createServer();
     this.server.handleUpgrade(req.raw, socket, head, (ws) => {
+      const settings = { ...this.config.connection, report, sharedHeartbeat: true };
+      const conn = createConnection(ws, req, settings);
       this.sockets.add(ws);
-      ws.once('close', () => {
+      this.connections.add(conn);
+      this.startHeartbeat();
+      conn.onClosed(() => {
         this.sockets.delete(ws);
+        this.connections.delete(conn);
+        if (this.connections.size === 0) this.stopHeartbeat();
         if (this.pipeline.closing) this.pipeline.onSettled?.();
       });
-      const conn = createConnection(ws, req, { ...this.config.connection, report });
       runWebSocketHandler(conn, handler, report);
     });
+  }
+
+  private startHeartbeat(): void {
+    const interval = this.config.connection.heartbeat;
+    if (interval === 0 || this.heartbeat !== undefined) return;
+    this.heartbeat = setInterval(() => {
+      for (const conn of this.connections) conn.beat();
+    }, interval);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   private createServer(): WebSocketServer {
