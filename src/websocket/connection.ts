@@ -126,7 +126,7 @@ export class Connection implements WebSocketConnection {
   private queue: Message[] | undefined;
   private queuedBytes = 0;
   private paused = false;
-  private subscribers: Subscriber<Message>[] = [];
+  private subscribers: Subscriber<Message>[] | undefined;
   private waiter: ((result: IteratorResult<Message>) => void) | undefined;
   private live: Subject<CtrlEvent> | undefined;
   private closeEvent: (CtrlEvent & { type: 'close' }) | undefined;
@@ -146,7 +146,6 @@ export class Connection implements WebSocketConnection {
     socket.on('message', onMessage);
     socket.on('close', onClose);
     socket.on('error', onError);
-    socket.on('ping', onPing);
     socket.on('pong', onPong);
     if (settings.heartbeat > 0 && settings.sharedHeartbeat !== true) {
       const beat = (): boolean => this.beat();
@@ -172,7 +171,11 @@ export class Connection implements WebSocketConnection {
         return;
       }
       subscriber.next({ type: 'open' });
-      return (this.live ??= new Subject<CtrlEvent>()).subscribe(subscriber);
+      if (this.live === undefined) {
+        this.live = new Subject<CtrlEvent>();
+        this.socket.on('ping', onPing); // only someone watching ctrl$ cares about pings
+      }
+      return this.live.subscribe(subscriber);
     }));
   }
 
@@ -251,9 +254,9 @@ export class Connection implements WebSocketConnection {
       const resolve = this.waiter;
       this.waiter = undefined;
       resolve({ value: message, done: false });
-    } else if (subscribers.length === 1) {
+    } else if (subscribers?.length === 1) {
       subscribers[0]!.next(message);
-    } else if (subscribers.length > 1) {
+    } else if (subscribers !== undefined && subscribers.length > 1) {
       for (const subscriber of subscribers.slice()) subscriber.next(message);
     } else {
       (this.queue ??= []).push(message);
@@ -278,8 +281,8 @@ export class Connection implements WebSocketConnection {
       resolve({ value: undefined, done: true });
     }
     const subscribers = this.subscribers;
-    this.subscribers = [];
-    for (const subscriber of subscribers) subscriber.complete();
+    this.subscribers = undefined;
+    if (subscribers !== undefined) for (const subscriber of subscribers) subscriber.complete();
     this.outbox?.complete();
     const hooks = this.closeHooks;
     this.closeHooks = undefined;
@@ -307,14 +310,20 @@ export class Connection implements WebSocketConnection {
         subscriber.complete();
         return;
       }
-      this.subscribers.push(subscriber);
+      (this.subscribers ??= []).push(subscriber);
       return () => {
-        const at = this.subscribers.indexOf(subscriber);
-        if (at !== -1) this.subscribers.splice(at, 1);
+        const at = this.subscribers?.indexOf(subscriber) ?? -1;
+        if (at !== -1) this.subscribers!.splice(at, 1);
       };
     }) as Observable<Message> & AsyncIterable<Message> & { [kPull]: true };
     inbox[kPull] = true;
-    inbox[Symbol.asyncIterator] = () => ({
+    inbox[Symbol.asyncIterator] = () => this.pull();
+    return inbox;
+  }
+
+  /** `for await` over `in$`: takes queued messages, resuming reads as the queue drains. */
+  private pull(): AsyncIterator<Message> {
+    return {
       next: (): Promise<IteratorResult<Message>> => {
         const message = this.take();
         if (message !== undefined) return Promise.resolve({ value: message, done: false });
@@ -329,8 +338,7 @@ export class Connection implements WebSocketConnection {
         this.waiter = undefined;
         return Promise.resolve({ value: undefined, done: true });
       },
-    });
-    return inbox;
+    };
   }
 
   send(source: AsyncIterable<Message>): Observable<never> {

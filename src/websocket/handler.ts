@@ -1,5 +1,7 @@
 import { isObservable } from 'rxjs';
+import type { Observer } from 'rxjs';
 import { HandlerError } from '../internal/errors.js';
+import { subscriberOf } from '../internal/subscriber-of.js';
 import type { Connection } from './connection.js';
 import type { WebSocketHandler } from './types.js';
 
@@ -21,11 +23,8 @@ export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler,
     return;
   }
   if (isObservable(result)) {
-    const sending = result.subscribe({
-      next: (message) => conn.out$.next(message as never),
-      error: fail,
-      complete: () => conn.out$.complete(),
-    });
+    const sending = subscriberOf<unknown>(new Forward(conn, fail));
+    result.subscribe(sending);
     conn.onClosed(() => sending.unsubscribe());
   } else if (
     result !== null &&
@@ -33,5 +32,22 @@ export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler,
     typeof (result as PromiseLike<void>).then === 'function'
   ) {
     (result as PromiseLike<void>).then(undefined, fail);
+  }
+}
+
+/** Sends what a handler's Observable emits; a class, so each connection holds one small object. */
+class Forward implements Observer<unknown> {
+  constructor(
+    private readonly conn: Connection,
+    private readonly fail: (error: unknown) => void,
+  ) {}
+  next(message: unknown): void {
+    this.conn.out$.next(message as string);
+  }
+  error(error: unknown): void {
+    this.fail(error);
+  }
+  complete(): void {
+    this.conn.out$.complete();
   }
 }

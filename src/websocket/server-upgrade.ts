@@ -11,6 +11,7 @@ import { type Connection, createConnection } from './connection.js';
 import { runWebSocketHandler } from './handler.js';
 import type { WebSocketServerConfig } from './options.js';
 import type { WebSocketHandler } from './types.js';
+import { UpgradeRequest } from './upgrade-request.js';
 
 /**
  * The server's WebSocket side: answers node's `upgrade` events with the root
@@ -39,7 +40,8 @@ export class Upgrades {
 
   /** node's `upgrade` listener. */
   readonly onUpgrade = (raw: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
+    // A shared function: a closure here would share this scope's context and keep the request alive.
+    socket.on('error', destroySocket);
     const req = new IncomingRequest(raw, 'http', this.limits);
     if (this.pipeline.closing) return refuse(socket, 503, 'Service Unavailable');
     const origin = raw.headers.origin;
@@ -69,24 +71,27 @@ export class Upgrades {
     for (const ws of this.sockets) ws.terminate();
   }
 
-  private accept(req: IncomingRequest, socket: Duplex, head: Buffer, handler: WebSocketHandler): void {
+  private accept(upgrade: IncomingRequest, socket: Duplex, head: Buffer, handler: WebSocketHandler): void {
     if (socket.destroyed) return;
-    const report = (error: Error): void => this.pipeline.report(error, req);
     this.server ??= this.createServer();
-    this.server.handleUpgrade(req.raw, socket, head, (ws) => {
-      const settings = { ...this.config.connection, report, sharedHeartbeat: true };
-      const conn = createConnection(ws, req, settings);
-      this.sockets.add(ws);
-      this.connections.add(conn);
-      this.startHeartbeat();
-      conn.onClosed(() => {
-        this.sockets.delete(ws);
-        this.connections.delete(conn);
-        if (this.connections.size === 0) this.stopHeartbeat();
-        if (this.pipeline.closing) this.pipeline.onSettled?.();
-      });
-      runWebSocketHandler(conn, handler, report);
+    this.server.handleUpgrade(upgrade.raw, socket, head, (ws) => this.open(ws, new UpgradeRequest(upgrade), handler));
+  }
+
+  // Its own function, so that nothing long-lived shares a closure context with the upgrade request.
+  private open(ws: WebSocket, req: UpgradeRequest, handler: WebSocketHandler): void {
+    const report = (error: Error): void => this.pipeline.report(error, req);
+    const conn = createConnection(ws, req, { ...this.config.connection, report, sharedHeartbeat: true });
+    this.sockets.add(ws);
+    this.connections.add(conn);
+    this.startHeartbeat();
+    conn.onClosed(() => {
+      req.abort();
+      this.sockets.delete(ws);
+      this.connections.delete(conn);
+      if (this.connections.size === 0) this.stopHeartbeat();
+      if (this.pipeline.closing) this.pipeline.onSettled?.();
     });
+    runWebSocketHandler(conn, handler, report);
   }
 
   private startHeartbeat(): void {
@@ -121,6 +126,10 @@ export class Upgrades {
             },
     });
   }
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** Answers an upgrade request with a plain HTTP response and closes the socket. */

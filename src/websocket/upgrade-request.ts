@@ -1,0 +1,65 @@
+import type { IncomingMessage } from 'node:http';
+import { EMPTY } from 'rxjs';
+import { ClientAbortedError } from '../internal/errors.js';
+import { onceBody } from '../server/request-body.js';
+import { kContext, LazySignal, type RequestContext } from '../server/request-context.js';
+import type { IncomingRequest } from '../server/request.js';
+import type { JetRequest, RequestBody } from '../server/types.js';
+
+/**
+ * The request map a server-side WebSocket connection keeps for its lifetime: every field
+ * copied from the upgrade request, its signal aborted when the socket closes, and node's
+ * request held weakly. A connection that kept node's request alive would cost about a
+ * kilobyte more, held for as long as the socket is open; read `raw` in the handler, when the
+ * upgrade has just happened, not later.
+ */
+export class UpgradeRequest implements JetRequest, RequestContext {
+  readonly method: string;
+  readonly url: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly remoteAddress: string;
+  readonly scheme: 'http' | 'https';
+  readonly protocol: string;
+  readonly maxBodySize = 0;
+  /** @internal */
+  readonly [kContext]: RequestContext = this;
+  private readonly weakRaw: WeakRef<IncomingMessage>;
+  private readonly lazySignal = new LazySignal();
+  private lazyBody: RequestBody | undefined;
+
+  constructor(req: IncomingRequest) {
+    this.method = req.method;
+    this.url = req.url;
+    this.path = req.path;
+    this.query = req.query;
+    this.headers = req.headers;
+    this.remoteAddress = req.remoteAddress;
+    this.scheme = req.scheme;
+    this.protocol = req.protocol;
+    this.weakRaw = new WeakRef(req.raw);
+  }
+
+  /** node's upgrade request, while something else still holds it (during the handler call). */
+  get raw(): IncomingMessage | undefined {
+    return this.weakRaw.deref();
+  }
+
+  /** An upgrade request has no body. */
+  get body(): RequestBody {
+    return (this.lazyBody ??= onceBody({
+      subscribe: (subscriber) => EMPTY.subscribe(subscriber),
+      iterate: () => ({ next: () => Promise.resolve({ value: undefined, done: true }) }),
+    }));
+  }
+
+  /** Aborted, with a `ClientAbortedError`, when the socket closes. */
+  get signal(): AbortSignal {
+    return this.lazySignal.signal;
+  }
+
+  abort(reason: Error = new ClientAbortedError(`the WebSocket ${this.url}`)): void {
+    this.lazySignal.abort(reason);
+  }
+}
