@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
+import http from 'node:http';
 import { filter, firstValueFrom, map, take, toArray, lastValueFrom, Subject } from 'rxjs';
 import WebSocket from 'ws';
 import type { CtrlEvent, WebSocketConnection } from '../../src/websocket/index.js';
@@ -56,6 +57,24 @@ describe('WebSocket server', function () {
     expect([seen!.request.path, seen!.request.query, seen!.request.method]).to.deep.equal(['/app', 'foo=bar', 'GET']);
     expect(seen!.request.headers.upgrade).to.equal('websocket');
     client.close();
+  });
+
+  it('gives node’s request in the handler and aborts conn.request.signal when the socket closes', async () => {
+    let rawInHandler: unknown;
+    let signal: AbortSignal | undefined;
+    const server = await start(undefined as never, {
+      websocketHandler: (conn) => {
+        rawInHandler = conn.request.raw;
+        signal = conn.request.signal;
+      },
+    });
+    const client = await wsClient(wsUrl(server));
+    await until(() => signal !== undefined, 'the handler');
+    expect(rawInHandler).to.be.instanceOf(http.IncomingMessage);
+    expect(signal!.aborted).to.equal(false);
+    client.close();
+    await within(5000, new Promise((resolve) => signal!.addEventListener('abort', resolve)), 'the signal to abort');
+    expect(signal!.reason).to.include({ code: 'RXJET_ERR_CLIENT_ABORTED' });
   });
 
   it('answers plain requests to a WebSocket-only server with 426', async () => {
