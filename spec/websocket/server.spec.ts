@@ -62,7 +62,7 @@ describe('WebSocket server', function () {
   it('gives node’s request in the handler and aborts conn.request.signal when the socket closes', async () => {
     let rawInHandler: unknown;
     let signal: AbortSignal | undefined;
-    const server = await start(undefined as never, {
+    const server = await start(undefined, {
       websocketHandler: (conn) => {
         rawInHandler = conn.request.raw;
         signal = conn.request.signal;
