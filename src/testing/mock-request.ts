@@ -1,6 +1,7 @@
 import { from, isObservable, map, Observable } from 'rxjs';
 import { InvalidOptionError, describe } from '../internal/errors.js';
 import { iterateObservable } from '../internal/observable-iterator.js';
+import { HeaderRecord } from '../internal/headers.js';
 import { checkKnownOptions, limitOption } from '../internal/validate.js';
 import { onceBody } from '../server/request-body.js';
 import { kContext, LazySignal } from '../server/request-context.js';
@@ -54,7 +55,7 @@ export function mockRequest(options: MockRequestOptions = {}): JetRequest {
   const url = options.url ?? '/';
   if (typeof url !== 'string' || url === '') throw new InvalidOptionError('url', 'a non-empty string');
   const method = (options.method ?? 'GET').toUpperCase();
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const headers = new HeaderRecord();
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     const joined = typeof value === 'string' ? value : value.join(name.toLowerCase() === 'cookie' ? '; ' : ', ');
     const lower = name.toLowerCase();
