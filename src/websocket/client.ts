@@ -78,6 +78,8 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
   const shared = resolveShared(options);
   const handshakeTimeout = integerOption(options as Record<string, unknown>, 'handshakeTimeout', 10_000, 1);
   const where = target.href;
+  const onError = options.onError ?? ((error: Error) => console.error('rxjet websocket:', error));
+  const report = (error: Error): void => onError(error);
   return new Observable<Connection>((subscriber) => {
     const ws = new WebSocket(target, options.protocols === undefined ? [] : [...options.protocols], {
       ...shared.ws,
@@ -115,7 +117,7 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
         scheme: target.protocol === 'wss:' ? 'https' : 'http',
         remoteAddress: (ws as unknown as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress ?? '',
       });
-      const conn = createConnection(ws, request, { ...shared.connection, report: options.onError });
+      const conn = createConnection(ws, request, { ...shared.connection, report });
       conn.ctrl$.subscribe({ complete: () => subscriber.complete() });
       subscriber.next(conn);
     });
@@ -154,11 +156,10 @@ export function connect(
 ): Promise<WebSocketConnection> {
   if (typeof handler !== 'function') throw new InvalidOptionError('handler', 'a function (conn) => void');
   const connection$ = connections(url, options);
-  const report = options.onError ?? ((error: Error) => console.error('rxjet websocket:', error));
   return new Promise((resolve, reject) => {
     connection$.subscribe({
       next: (conn) => {
-        runWebSocketHandler(conn, handler, report);
+        runWebSocketHandler(conn, handler);
         resolve(conn);
       },
       error: reject,

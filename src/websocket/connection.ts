@@ -1,4 +1,12 @@
-import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import {
+  asyncScheduler,
+  Observable,
+  Subject,
+  type SchedulerLike,
+  type Subscriber,
+  type Subscription,
+  type Unsubscribable,
+} from 'rxjs';
 import type { WebSocket } from 'ws';
 import {
   InvalidMessageError,
@@ -46,7 +54,9 @@ export interface ConnectionSettings {
   /** Where a connection's own heartbeat is scheduled: virtual time in marble tests. */
   scheduler?: SchedulerLike;
   /** Reports an unexpected error (besides putting it on `ctrl$`). */
-  report?: ((error: Error) => void) | undefined;
+  report?: ((error: Error, request: JetRequest) => void) | undefined;
+  /** Called once a connection has closed and ended its streams; one function for every connection. */
+  released?: ((conn: Connection) => void) | undefined;
 }
 
 /** Where a socket keeps its connection, so that one set of listeners serves every socket. */
@@ -130,7 +140,7 @@ export class Connection implements WebSocketConnection {
   private waiter: ((result: IteratorResult<Message>) => void) | undefined;
   private live: Subject<CtrlEvent> | undefined;
   private closeEvent: (CtrlEvent & { type: 'close' }) | undefined;
-  private closeHooks: (() => void)[] | undefined;
+  private closeHooks: (Unsubscribable | (() => void))[] | undefined;
   private outbox: Outbox | undefined;
   private inbox: (Observable<Message> & AsyncIterable<Message>) | undefined;
   private control$: Observable<CtrlEvent> | undefined;
@@ -230,16 +240,16 @@ export class Connection implements WebSocketConnection {
     return true;
   }
 
-  /** @internal Runs `hook` once the socket has closed (at once if it already has). */
-  onClosed(hook: () => void): void {
-    if (this.closeEvent !== undefined) hook();
+  /** @internal Runs `hook`, or unsubscribes it, once the socket has closed (at once if it already has). */
+  onClosed(hook: Unsubscribable | (() => void)): void {
+    if (this.closeEvent !== undefined) release(hook);
     else (this.closeHooks ??= []).push(hook);
   }
 
   /** @internal Puts an error on `ctrl$` (while open) and hands it to the reporter. */
   report(error: Error): void {
     if (this.closeEvent === undefined) this.live?.next({ type: 'error', error });
-    this.settings.report?.(error);
+    this.settings.report?.(error, this.request);
   }
 
   /** @internal A ping or pong, for whoever watches `ctrl$`. */
@@ -286,7 +296,8 @@ export class Connection implements WebSocketConnection {
     this.outbox?.complete();
     const hooks = this.closeHooks;
     this.closeHooks = undefined;
-    if (hooks !== undefined) for (const hook of hooks) hook();
+    if (hooks !== undefined) for (const hook of hooks) release(hook);
+    this.settings.released?.(this);
   }
 
   private take(): Message | undefined {
@@ -367,6 +378,11 @@ export class Connection implements WebSocketConnection {
       };
     });
   }
+}
+
+function release(hook: Unsubscribable | (() => void)): void {
+  if (typeof hook === 'function') hook();
+  else hook.unsubscribe();
 }
 
 function size(message: Message): number {

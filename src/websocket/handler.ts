@@ -10,11 +10,8 @@ import type { WebSocketHandler } from './types.js';
  * an Observable it returns is sent on `out$` until the socket closes; a handler that throws or
  * rejects closes the socket with 1011 and is reported.
  */
-export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler, report: (error: Error) => void): void {
-  const fail = (error: unknown): void => {
-    report(new HandlerError(`the WebSocket ${conn.request.url}`, error));
-    conn.close(1011, 'internal error');
-  };
+export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler): void {
+  const fail = (error: unknown): void => failed(conn, error);
   let result: unknown;
   try {
     result = handler(conn);
@@ -23,9 +20,9 @@ export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler,
     return;
   }
   if (isObservable(result)) {
-    const sending = subscriberOf<unknown>(new Forward(conn, fail));
+    const sending = subscriberOf<unknown>(new Forward(conn));
     result.subscribe(sending);
-    conn.onClosed(() => sending.unsubscribe());
+    conn.onClosed(sending);
   } else if (
     result !== null &&
     typeof result === 'object' &&
@@ -37,17 +34,20 @@ export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler,
 
 /** Sends what a handler's Observable emits; a class, so each connection holds one small object. */
 class Forward implements Observer<unknown> {
-  constructor(
-    private readonly conn: Connection,
-    private readonly fail: (error: unknown) => void,
-  ) {}
+  constructor(private readonly conn: Connection) {}
   next(message: unknown): void {
     this.conn.out$.next(message as string);
   }
   error(error: unknown): void {
-    this.fail(error);
+    failed(this.conn, error);
   }
   complete(): void {
     this.conn.out$.complete();
   }
+}
+
+/** A handler failed: report it and close with 1011. */
+function failed(conn: Connection, error: unknown): void {
+  conn.report(new HandlerError(`the WebSocket ${conn.request.url}`, error));
+  conn.close(1011, 'internal error');
 }

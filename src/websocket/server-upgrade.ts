@@ -7,9 +7,11 @@ import { type InjectedResponse, MemoryResponse } from '../server/memory-response
 import type { PipelineConfig } from '../server/pipeline-config.js';
 import { IncomingRequest, type RequestLimits } from '../server/request.js';
 import type { Handler } from '../server/types.js';
-import { type Connection, createConnection } from './connection.js';
+import { type Connection, type ConnectionSettings, createConnection } from './connection.js';
 import { runWebSocketHandler } from './handler.js';
 import type { WebSocketServerConfig } from './options.js';
+import { contextOf } from '../server/request-context.js';
+import { ClientAbortedError } from '../internal/errors.js';
 import type { WebSocketHandler } from './types.js';
 import { UpgradeRequest } from './upgrade-request.js';
 
@@ -20,8 +22,9 @@ import { UpgradeRequest } from './upgrade-request.js';
  */
 export class Upgrades {
   private server: WebSocketServer | undefined;
-  private readonly sockets = new Set<WebSocket>();
   private readonly connections = new Set<Connection>();
+  /** One settings object for every connection of this server. */
+  private readonly settings: ConnectionSettings;
   /** One heartbeat timer for every socket, as ws's README recipe does it. */
   private heartbeat: NodeJS.Timeout | undefined;
 
@@ -31,11 +34,23 @@ export class Upgrades {
     private readonly limits: RequestLimits,
     private readonly handler: Handler,
     private readonly websocketHandler: WebSocketHandler | undefined,
-  ) {}
+  ) {
+    this.settings = {
+      ...config.connection,
+      sharedHeartbeat: true,
+      report: (error, req) => pipeline.report(error, req),
+      released: (conn) => {
+        contextOf(conn.request)?.abort(new ClientAbortedError(`the WebSocket ${conn.request.url}`));
+        this.connections.delete(conn);
+        if (this.connections.size === 0) this.stopHeartbeat();
+        if (pipeline.closing) pipeline.onSettled?.();
+      },
+    };
+  }
 
   /** Open WebSocket connections. */
   get size(): number {
-    return this.sockets.size;
+    return this.connections.size;
   }
 
   /** node's `upgrade` listener. */
@@ -63,12 +78,12 @@ export class Upgrades {
 
   /** Closes every socket with 1001 (going away). */
   closeAll(): void {
-    for (const ws of this.sockets) ws.close(1001, 'server closing');
+    for (const conn of this.connections) conn.close(1001, 'server closing');
   }
 
   /** Destroys every socket that is still open. */
   terminateAll(): void {
-    for (const ws of this.sockets) ws.terminate();
+    for (const conn of this.connections) conn.ws.terminate();
   }
 
   private accept(upgrade: IncomingRequest, socket: Duplex, head: Buffer, handler: WebSocketHandler): void {
@@ -79,19 +94,10 @@ export class Upgrades {
 
   // Its own function, so that nothing long-lived shares a closure context with the upgrade request.
   private open(ws: WebSocket, req: UpgradeRequest, handler: WebSocketHandler): void {
-    const report = (error: Error): void => this.pipeline.report(error, req);
-    const conn = createConnection(ws, req, { ...this.config.connection, report, sharedHeartbeat: true });
-    this.sockets.add(ws);
+    const conn = createConnection(ws, req, this.settings);
     this.connections.add(conn);
     this.startHeartbeat();
-    conn.onClosed(() => {
-      req.abort();
-      this.sockets.delete(ws);
-      this.connections.delete(conn);
-      if (this.connections.size === 0) this.stopHeartbeat();
-      if (this.pipeline.closing) this.pipeline.onSettled?.();
-    });
-    runWebSocketHandler(conn, handler, report);
+    runWebSocketHandler(conn, handler);
   }
 
   private startHeartbeat(): void {

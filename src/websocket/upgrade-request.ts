@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import { EMPTY } from 'rxjs';
-import { ClientAbortedError } from '../internal/errors.js';
 import { onceBody } from '../server/request-body.js';
 import { kContext, LazySignal, type RequestContext } from '../server/request-context.js';
 import type { IncomingRequest } from '../server/request.js';
@@ -26,7 +25,7 @@ export class UpgradeRequest implements JetRequest, RequestContext {
   /** @internal */
   readonly [kContext]: RequestContext = this;
   private readonly weakRaw: WeakRef<IncomingMessage>;
-  private readonly lazySignal = new LazySignal();
+  private lazySignal: LazySignal | undefined;
   private lazyBody: RequestBody | undefined;
 
   constructor(req: IncomingRequest) {
@@ -56,10 +55,10 @@ export class UpgradeRequest implements JetRequest, RequestContext {
 
   /** Aborted, with a `ClientAbortedError`, when the socket closes. */
   get signal(): AbortSignal {
-    return this.lazySignal.signal;
+    return (this.lazySignal ??= new LazySignal()).signal;
   }
 
-  abort(reason: Error = new ClientAbortedError(`the WebSocket ${this.url}`)): void {
-    this.lazySignal.abort(reason);
+  abort(reason: Error): void {
+    (this.lazySignal ??= new LazySignal()).abort(reason);
   }
 }
