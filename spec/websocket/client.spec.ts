@@ -195,7 +195,10 @@ describe('WebSocket client', function () {
     const server = await plainServer((socket) => socket.send('x'.repeat(4096)));
     cleanups.push(server.close);
     const events: CtrlEvent[] = [];
-    await connect(server.url, (conn) => void conn.ctrl$.subscribe((e) => events.push(e)), { maxPayload: 1024 });
+    await connect(server.url, (conn) => void conn.ctrl$.subscribe((e) => events.push(e)), {
+      maxPayload: 1024,
+      onError: () => undefined,
+    });
     await until(() => events.some((e) => e.type === 'close'), 'the close');
     expect(events.at(-1)).to.include({ type: 'close', code: 1006 });
     expect(events.some((e) => e.type === 'error' && (e.error as { closeCode?: number }).closeCode === 1009)).to.equal(
@@ -256,7 +259,7 @@ describe('WebSocket client limits', function () {
         c.in$.subscribe((m) => replies.push(String(m)));
         c.ctrl$.subscribe((e) => events.push(e));
       },
-      { perMessageDeflate: true },
+      { perMessageDeflate: true, onError: () => undefined },
     );
     expect(conn.ws.extensions).to.include('permessage-deflate');
     conn.out$.next('a'.repeat(32 * 1024));
