@@ -5,6 +5,7 @@ import {
   type SchedulerLike,
   type Subscriber,
   type Subscription,
+  type TeardownLogic,
   type Unsubscribable,
 } from 'rxjs';
 import type { WebSocket } from 'ws';
@@ -125,12 +126,34 @@ class Outbox extends Subject<Message> {
 }
 
 /**
+ * `in$`: an Observable that can also be pulled. A class rather than an Observable with
+ * properties added, so each connection holds one small object.
+ */
+class Inbox extends Observable<Message> implements AsyncIterable<Message> {
+  constructor(private readonly conn: Connection) {
+    super();
+  }
+
+  get [kPull](): true {
+    return true;
+  }
+
+  // RxJS calls _subscribe on subscribe (its typings hide it); overriding it spares a closure.
+  protected _subscribe(subscriber: Subscriber<Message>): TeardownLogic {
+    this.conn.subscribeIn(subscriber);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return this.conn.pull();
+  }
+}
+
+/**
  * A WebSocket connection over an open socket: one implementation for the server and the
  * client. Its streams are made on first use and its socket listeners are shared functions, so
  * an idle connection costs little more than the socket.
  */
 export class Connection implements WebSocketConnection {
-  readonly ws: WebSocket;
   /** @internal Set by a pong; the heartbeat checks it. */
   answered = true;
   private queue: Message[] | undefined;
@@ -142,7 +165,7 @@ export class Connection implements WebSocketConnection {
   private closeEvent: (CtrlEvent & { type: 'close' }) | undefined;
   private closeHooks: (Unsubscribable | (() => void))[] | undefined;
   private outbox: Outbox | undefined;
-  private inbox: (Observable<Message> & AsyncIterable<Message>) | undefined;
+  private inbox: Inbox | undefined;
   private control$: Observable<CtrlEvent> | undefined;
   private heartbeat: Subscription | undefined;
 
@@ -151,7 +174,6 @@ export class Connection implements WebSocketConnection {
     readonly request: JetRequest,
     private readonly settings: ConnectionSettings,
   ) {
-    this.ws = socket as unknown as WebSocket;
     (socket as Owned)[kConnection] = this;
     socket.on('message', onMessage);
     socket.on('close', onClose);
@@ -165,8 +187,12 @@ export class Connection implements WebSocketConnection {
     }
   }
 
+  get ws(): WebSocket {
+    return this.socket as unknown as WebSocket;
+  }
+
   get in$(): Observable<Message> & AsyncIterable<Message> {
-    return (this.inbox ??= this.makeInbox());
+    return (this.inbox ??= new Inbox(this));
   }
 
   get out$(): Subject<Message> {
@@ -243,7 +269,9 @@ export class Connection implements WebSocketConnection {
   /** @internal Runs `hook`, or unsubscribes it, once the socket has closed (at once if it already has). */
   onClosed(hook: Unsubscribable | (() => void)): void {
     if (this.closeEvent !== undefined) release(hook);
-    else (this.closeHooks ??= []).push(hook);
+    // An array literal has room for just what it holds; push onto [] would reserve 17 slots.
+    else if (this.closeHooks === undefined) this.closeHooks = [hook];
+    else this.closeHooks.push(hook);
   }
 
   /** @internal Puts an error on `ctrl$` (while open) and hands it to the reporter. */
@@ -259,15 +287,15 @@ export class Connection implements WebSocketConnection {
 
   /** @internal A message from the peer. */
   receive(message: Message): void {
-    const { subscribers } = this;
+    const first = this.subscribers?.[0];
     if (this.waiter !== undefined) {
       const resolve = this.waiter;
       this.waiter = undefined;
       resolve({ value: message, done: false });
-    } else if (subscribers?.length === 1) {
-      subscribers[0]!.next(message);
-    } else if (subscribers !== undefined && subscribers.length > 1) {
-      for (const subscriber of subscribers.slice()) subscriber.next(message);
+    } else if (first !== undefined && this.subscribers!.length === 1 && !first.closed) {
+      first.next(message); // the common case: one consumer
+    } else if (this.liveSubscribers() !== undefined) {
+      for (const subscriber of this.subscribers!.slice()) subscriber.next(message);
     } else {
       (this.queue ??= []).push(message);
       this.queuedBytes += size(message);
@@ -276,6 +304,20 @@ export class Connection implements WebSocketConnection {
         this.socket.pause();
       }
     }
+  }
+
+  /** The subscribers of `in$` that are still subscribed, or undefined for none. */
+  private liveSubscribers(): Subscriber<Message>[] | undefined {
+    const { subscribers } = this;
+    if (subscribers === undefined) return undefined;
+    for (const subscriber of subscribers) {
+      if (subscriber.closed) {
+        const open = subscribers.filter((s) => !s.closed);
+        this.subscribers = open.length === 0 ? undefined : open;
+        break;
+      }
+    }
+    return this.subscribers;
   }
 
   /** @internal The socket closed: one close event, then every stream ends. */
@@ -312,28 +354,23 @@ export class Connection implements WebSocketConnection {
     return message;
   }
 
-  private makeInbox(): Observable<Message> & AsyncIterable<Message> {
-    const inbox = new Observable<Message>((subscriber) => {
-      for (let message = this.take(); message !== undefined && !subscriber.closed; message = this.take()) {
-        subscriber.next(message);
-      }
-      if (this.closeEvent !== undefined) {
-        subscriber.complete();
-        return;
-      }
-      (this.subscribers ??= []).push(subscriber);
-      return () => {
-        const at = this.subscribers?.indexOf(subscriber) ?? -1;
-        if (at !== -1) this.subscribers!.splice(at, 1);
-      };
-    }) as Observable<Message> & AsyncIterable<Message> & { [kPull]: true };
-    inbox[kPull] = true;
-    inbox[Symbol.asyncIterator] = () => this.pull();
-    return inbox;
+  /** @internal A new subscriber of `in$`: queued messages first, then live ones. */
+  subscribeIn(subscriber: Subscriber<Message>): void {
+    for (let message = this.take(); message !== undefined && !subscriber.closed; message = this.take()) {
+      subscriber.next(message);
+    }
+    if (this.closeEvent !== undefined) {
+      subscriber.complete();
+      return;
+    }
+    // No teardown to register: a subscriber that has unsubscribed is dropped when next seen
+    // (see receive), which spares every subscription a finalizer array.
+    if (this.subscribers === undefined) this.subscribers = [subscriber];
+    else this.subscribers.push(subscriber);
   }
 
-  /** `for await` over `in$`: takes queued messages, resuming reads as the queue drains. */
-  private pull(): AsyncIterator<Message> {
+  /** @internal `for await` over `in$`: takes queued messages, resuming reads as the queue drains. */
+  pull(): AsyncIterator<Message> {
     return {
       next: (): Promise<IteratorResult<Message>> => {
         const message = this.take();

@@ -21,9 +21,16 @@ export class UpgradeRequest implements JetRequest, RequestContext {
   readonly remoteAddress: string;
   readonly scheme: 'http' | 'https';
   readonly protocol: string;
-  readonly maxBodySize = 0;
+  /** An upgrade request has no body to read. */
+  get maxBodySize(): number {
+    return 0;
+  }
+
   /** @internal */
-  readonly [kContext]: RequestContext = this;
+  get [kContext](): RequestContext {
+    return this;
+  }
+
   private readonly weakRaw: WeakRef<IncomingMessage>;
   private lazySignal: LazySignal | undefined;
   private lazyBody: RequestBody | undefined;
