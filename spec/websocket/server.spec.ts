@@ -216,6 +216,20 @@ describe('WebSocket server', function () {
     expect(closeCodeIn(raw.received())).to.equal(1007);
   });
 
+  it('closes a message in more fragments than maxFragments with 1008', async () => {
+    const errors: CtrlEvent[] = [];
+    const server = await start(undefined, {
+      websocket: { maxFragments: 4 },
+      websocketHandler: (conn) => conn.ctrl$.pipe(filter((e) => e.type === 'error')).subscribe((e) => errors.push(e)),
+    });
+    const raw = await rawWebSocket(server.port);
+    raw.frame(0x1, Buffer.from('a'), { fin: false });
+    for (let i = 0; i < 5; i++) raw.frame(0x0, Buffer.from('b'), { fin: false });
+    await within(5000, raw.closed, 'the server to close');
+    expect(closeCodeIn(raw.received())).to.equal(1008);
+    expect((errors[0] as { error: unknown }).error).to.include({ code: 'RXJET_ERR_WS_PROTOCOL', closeCode: 1008 });
+  });
+
   it('closes a frame with reserved bits set with 1002', async () => {
     const server = await start(undefined, { websocketHandler: () => undefined });
     const raw = await rawWebSocket(server.port);

@@ -84,13 +84,22 @@ function onPong(this: SocketLike, data: Buffer): void {
   conn.control({ type: 'pong', data: new Uint8Array(data) });
 }
 
-/** Close codes ws gives each protocol error. */
+/**
+ * The close code ws sends for a protocol error: ws keeps it under a symbol of its own on the
+ * error (`status-code`); the codes below stand in should that ever change.
+ */
 function closeCodeOf(error: Error & { code?: string }): number {
+  for (const key of Object.getOwnPropertySymbols(error)) {
+    const value = (error as unknown as Record<symbol, unknown>)[key];
+    if (key.description === 'status-code' && typeof value === 'number') return value;
+  }
   switch (error.code) {
     case 'WS_ERR_INVALID_UTF8':
       return 1007;
     case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
       return 1009;
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return 1008;
     default:
       return 1002;
   }
