@@ -44,11 +44,12 @@ describe('the package', function () {
       const body = await res.text();
       await server.close();
       const injected = await firstValueFrom(inject(() => ({ body: 'mock' }), mockRequest()));
-      const missing = await import('rxjet/client').then(() => 'found', (e) => e.code);
+      const missing = await import('rxjet/nope').then(() => 'found', (e) => e.code);
+      const { createClient, get } = await import('rxjet/client');
       const internal = await import('rxjet/dist/internal/errors.js').then(() => 'found', (e) => e.code);
       console.log(JSON.stringify({
         body, injected: injected.body, missing, internal,
-        exports: [typeof connect, typeof websocket, typeof backoff, typeof serve, typeof json, typeof text, typeof form, typeof HttpError, typeof all.serve, typeof all.inject, typeof all.RxjetError],
+        exports: [typeof createClient, typeof get, typeof connect, typeof websocket, typeof backoff, typeof serve, typeof json, typeof text, typeof form, typeof HttpError, typeof all.serve, typeof all.inject, typeof all.RxjetError],
       }));
       `,
     );
@@ -58,12 +59,12 @@ describe('the package', function () {
       injected: 'mock',
       missing: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
       internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
-      exports: Array(11).fill('function'),
+      exports: Array(13).fill('function'),
     });
   });
 
   it('ships type declarations for every export', async () => {
-    for (const entry of ['index', 'server/index', 'websocket/index', 'testing/index']) {
+    for (const entry of ['index', 'server/index', 'websocket/index', 'client/index', 'testing/index']) {
       await access(path.join(root, 'dist', `${entry}.d.ts`));
     }
   });

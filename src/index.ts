@@ -35,6 +35,27 @@ export {
   type WebSocketOptions,
   type WebSocketOverflowPolicy,
 } from './websocket/index.js';
+export {
+  createClient,
+  Client,
+  request,
+  get,
+  post,
+  put,
+  patch,
+  del,
+  head,
+  options,
+  type MethodHelper,
+  type BodyAs,
+  type ClientOptions,
+  type ClientResponse,
+  type MethodOptions,
+  type ClientRequestBody,
+  type RequestOptions,
+  type ClientResponseBody,
+  type Timeouts,
+} from './client/index.js';
 export { mockRequest, inject, type MockRequestOptions, type InjectedResponse } from './testing/index.js';
 export {
   RxjetError,
@@ -57,6 +78,12 @@ export {
   WebSocketOverflowError,
   WebSocketHeartbeatError,
   WebSocketProtocolError,
+  TimeoutError,
+  NetworkError,
+  AbortError,
+  ResponseTooLargeError,
+  DecodeError,
   type ErrorCode,
+  type TimeoutPhase,
   type RxjetErrorOptions,
 } from './internal/errors.js';

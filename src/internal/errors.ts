@@ -245,6 +245,81 @@ export class WebSocketProtocolError extends RxjetError {
   }
 }
 
+/** Where a client request failed: its method and URL, on every client error. */
+export interface RequestTarget {
+  readonly method: string;
+  readonly url: string;
+}
+
+/** A phase of a client request that can time out. */
+export type TimeoutPhase = 'connect' | 'headers' | 'body' | 'total';
+
+/** A client request took longer than its timeout for one phase (`phase` says which). */
+export class TimeoutError extends RxjetError implements RequestTarget {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly phase: TimeoutPhase,
+    readonly timeout: number,
+    options?: RxjetErrorOptions,
+  ) {
+    super(
+      'RXJET_ERR_TIMEOUT',
+      `${method} ${url} timed out: no ${phase === 'total' ? 'complete response' : phase === 'connect' ? 'connection' : phase === 'headers' ? 'response headers' : 'body data'} within ${timeout} ms.`,
+      options,
+    );
+  }
+}
+
+/** A client request failed on the network: refused, reset, DNS, TLS, or a malformed response. */
+export class NetworkError extends RxjetError implements RequestTarget {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    cause: unknown,
+  ) {
+    super(
+      'RXJET_ERR_NETWORK',
+      `${method} ${url} failed: ${(cause as { message?: string }).message ?? String(cause)}.`,
+      { cause },
+    );
+  }
+}
+
+/** A client request was aborted by its `signal`. */
+export class AbortError extends RxjetError implements RequestTarget {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    cause?: unknown,
+  ) {
+    super('RXJET_ERR_ABORTED', `${method} ${url} was aborted.`, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** A response read whole (`as: 'text' | 'json' | 'bytes'`) was larger than `maxResponseSize`. */
+export class ResponseTooLargeError extends RxjetError implements RequestTarget {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly limit: number,
+  ) {
+    super('RXJET_ERR_RESPONSE_TOO_LARGE', `The response to ${method} ${url} is larger than ${limit} bytes.`);
+  }
+}
+
+/** A response body could not be decoded as asked (`as: 'json'` on invalid JSON, say). */
+export class DecodeError extends RxjetError implements RequestTarget {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    what: string,
+    cause: unknown,
+  ) {
+    super('RXJET_ERR_DECODE', `The response to ${method} ${url} is not valid ${what}.`, { cause });
+  }
+}
+
 /**
  * Every code rxjet raises, with the class that carries it. A spec checks this against the
  * README's "Error codes" table.
@@ -269,6 +344,11 @@ export const errorCodes = {
   RXJET_ERR_WS_OVERFLOW: WebSocketOverflowError,
   RXJET_ERR_WS_HEARTBEAT: WebSocketHeartbeatError,
   RXJET_ERR_WS_PROTOCOL: WebSocketProtocolError,
+  RXJET_ERR_TIMEOUT: TimeoutError,
+  RXJET_ERR_NETWORK: NetworkError,
+  RXJET_ERR_ABORTED: AbortError,
+  RXJET_ERR_RESPONSE_TOO_LARGE: ResponseTooLargeError,
+  RXJET_ERR_DECODE: DecodeError,
 } as const;
 
 /** A code from {@link errorCodes}. */

@@ -1,0 +1,105 @@
+import { describe, InvalidOptionError } from '../internal/errors.js';
+import { checkKnownOptions, integerOption, limitOption } from '../internal/validate.js';
+import { Transport } from './transport.js';
+import type { ClientOptions, Timeouts } from './types.js';
+
+/** Where the request functions find a client's settings. */
+export const kClient: unique symbol = Symbol('rxjet.client');
+
+/** A client's resolved settings. */
+export interface ClientConfig {
+  transport: Transport;
+  baseUrl: URL | undefined;
+  headers: Record<string, string>;
+  timeouts: Required<Omit<Timeouts, 'total'>> & { total: number };
+  maxResponseSize: number;
+}
+
+const optionNames = ['baseUrl', 'headers', 'connections', 'timeout', 'maxResponseSize', 'ca', 'rejectUnauthorized'];
+
+/** Resolves per-phase timeouts over defaults; throws {@link InvalidOptionError} on a bad one. */
+export function resolveTimeouts(
+  given: Timeouts | undefined,
+  defaults: ClientConfig['timeouts'],
+  name: string,
+): ClientConfig['timeouts'] {
+  if (given === undefined) return defaults;
+  if (typeof given !== 'object' || given === null)
+    throw new InvalidOptionError(name, 'an object of connect, headers, body and total milliseconds');
+  checkKnownOptions(given, ['connect', 'headers', 'body', 'total'], name);
+  const o = given as Record<string, unknown>;
+  const max = 2 ** 31 - 1;
+  return {
+    connect: integerOption(o, 'connect', defaults.connect, 1, max),
+    headers: integerOption(o, 'headers', defaults.headers, 0, max),
+    body: integerOption(o, 'body', defaults.body, 0, max),
+    total: integerOption(o, 'total', defaults.total, 0, max),
+  };
+}
+
+/**
+ * An HTTP client: a connection pool (undici) with the settings its requests share. Make one and
+ * reuse it; `close()` ends the pool.
+ */
+export class Client {
+  /** @internal */
+  readonly [kClient]: ClientConfig;
+
+  /** @internal */
+  constructor(config: ClientConfig) {
+    this[kClient] = config;
+  }
+
+  /**
+   * Ends the pool: requests in flight finish, then its connections close.
+   * @returns a Promise that resolves once the pool is closed
+   */
+  close(): Promise<void> {
+    return this[kClient].transport.close();
+  }
+}
+
+/**
+ * Makes an HTTP client. Options are checked at once (an `InvalidOptionError` names a bad one).
+ *
+ * @param options - see {@link ClientOptions}
+ * @returns a {@link Client} to pass to `request`, `get`, `post`, …
+ * @example
+ * ```ts
+ * import { createClient, get } from 'rxjet/client';
+ * const client = createClient({ baseUrl: 'http://127.0.0.1:8080/', timeout: { headers: 5000 } });
+ * get(client, '/health', { as: 'text' }).subscribe((res) => console.log(res.status, res.body));
+ * ```
+ */
+export function createClient(options: ClientOptions = {}): Client {
+  checkKnownOptions(options, optionNames, 'createClient');
+  const o = options as Record<string, unknown>;
+  let baseUrl: URL | undefined;
+  if (options.baseUrl !== undefined) {
+    try {
+      baseUrl = new URL(options.baseUrl);
+    } catch {
+      throw new InvalidOptionError('baseUrl', `an absolute URL, got ${describe(options.baseUrl)}`);
+    }
+  }
+  const timeouts = resolveTimeouts(
+    options.timeout,
+    { connect: 10_000, headers: 30_000, body: 30_000, total: 0 },
+    'timeout',
+  );
+  const transport = new Transport({
+    connections: integerOption(o, 'connections', 32, 1),
+    connectTimeout: timeouts.connect,
+    ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
+    rejectUnauthorized: options.rejectUnauthorized ?? true,
+  });
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+  return new Client({
+    transport,
+    baseUrl,
+    headers,
+    timeouts,
+    maxResponseSize: limitOption(o, 'maxResponseSize', 10 * 1024 * 1024),
+  });
+}

@@ -1,0 +1,13 @@
+export { createClient, Client } from './create-client.js';
+export { request } from './request.js';
+export { get, post, put, patch, del, del as delete, head, options, type MethodHelper } from './methods.js';
+export type {
+  BodyAs,
+  ClientOptions,
+  ClientResponse,
+  MethodOptions,
+  RequestBody as ClientRequestBody,
+  RequestOptions,
+  ResponseBody as ClientResponseBody,
+  Timeouts,
+} from './types.js';

@@ -1,0 +1,270 @@
+import { Buffer } from 'node:buffer';
+import type { Readable } from 'node:stream';
+import { TextDecoder } from 'node:util';
+import { isObservable, Observable } from 'rxjs';
+import { DecodeError, describe, InvalidOptionError, ResponseTooLargeError, TimeoutError } from '../internal/errors.js';
+import { headerNameProblem, headerValueProblem } from '../internal/headers.js';
+import { iterateObservable } from '../internal/observable-iterator.js';
+import { checkKnownOptions, choiceOption } from '../internal/validate.js';
+import { type Client, type ClientConfig, kClient, resolveTimeouts } from './create-client.js';
+import { responseBody } from './response-body.js';
+import type { Outgoing } from './transport.js';
+import type { BodyAs, ClientResponse, RequestOptions } from './types.js';
+
+const optionNames = [
+  'method',
+  'url',
+  'headers',
+  'query',
+  'json',
+  'formParams',
+  'body',
+  'basicAuth',
+  'bearer',
+  'timeout',
+  'as',
+  'signal',
+];
+
+type Params = NonNullable<RequestOptions['query']>;
+
+function appendParams(target: URLSearchParams, params: Params): void {
+  for (const [name, value] of Object.entries(params)) {
+    for (const item of Array.isArray(value) ? value : [value]) target.append(name, String(item));
+  }
+}
+
+/** Checks the options and works out everything that does not depend on the subscription. */
+function prepare(
+  client: Client,
+  options: RequestOptions,
+): { config: ClientConfig; outgoing: Omit<Outgoing, 'signal'>; as: BodyAs; timeouts: ClientConfig['timeouts'] } {
+  if (!(client instanceof Object) || !(kClient in client))
+    throw new InvalidOptionError('client', 'a client from createClient()');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('options', 'an object with at least a url');
+  checkKnownOptions(options, optionNames, 'request');
+  const config = client[kClient];
+  const method = (options.method ?? 'GET').toUpperCase();
+  if (headerNameProblem(method) !== undefined)
+    throw new InvalidOptionError('method', `an HTTP method, got ${describe(options.method)}`);
+  let url: URL;
+  try {
+    url = new URL(options.url, config.baseUrl);
+  } catch {
+    throw new InvalidOptionError(
+      'url',
+      `an absolute URL or one relative to baseUrl, got ${describe(String(options.url))}`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidOptionError('url', `an http: or https: URL, got ${url.protocol}`);
+  if (options.query !== undefined) appendParams(url.searchParams, options.query);
+
+  const headers: Record<string, string | string[]> = { ...config.headers };
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    const values = typeof value === 'string' ? [value] : [...value];
+    const problem = headerNameProblem(name) ?? values.map(headerValueProblem).find((p) => p !== undefined);
+    if (problem !== undefined) throw new InvalidOptionError(`headers.${name}`, `a valid header (${problem})`);
+    headers[name.toLowerCase()] = values.length === 1 ? values[0]! : values;
+  }
+  if (options.basicAuth !== undefined) {
+    const [user, password] = options.basicAuth;
+    headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  }
+  if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`;
+
+  const bodies = [options.json !== undefined, options.formParams !== undefined, options.body !== undefined].filter(
+    Boolean,
+  );
+  if (bodies.length > 1) throw new InvalidOptionError('body', 'only one of body, json and formParams');
+  let body: Outgoing['body'];
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['content-type'] ??= 'application/json';
+  } else if (options.formParams !== undefined) {
+    const form = new URLSearchParams();
+    appendParams(form, options.formParams);
+    body = form.toString();
+    headers['content-type'] ??= 'application/x-www-form-urlencoded';
+  } else if (options.body !== undefined) {
+    const given = options.body;
+    if (typeof given === 'string' || given instanceof Uint8Array) body = given;
+    else if (isObservable(given)) body = { [Symbol.asyncIterator]: () => iterateObservable(given) };
+    else if (typeof (given as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
+      body = given as AsyncIterable<string | Uint8Array> | Readable;
+    else
+      throw new InvalidOptionError(
+        'body',
+        `a string, Uint8Array, Observable, async iterable or Readable, got ${describe(given)}`,
+      );
+  }
+
+  const timeouts =
+    typeof options.timeout === 'number'
+      ? { ...config.timeouts, total: resolveTimeouts({ total: options.timeout }, config.timeouts, 'timeout').total }
+      : resolveTimeouts(options.timeout, config.timeouts, 'timeout');
+  return {
+    config,
+    outgoing: { method, url, headers, body, headersTimeout: timeouts.headers, bodyTimeout: timeouts.body },
+    as: choiceOption(
+      options as unknown as Record<string, unknown>,
+      'as',
+      ['stream', 'text', 'json', 'bytes'],
+      'stream',
+    ),
+    timeouts,
+  };
+}
+
+/**
+ * Sends a request when subscribed and emits the response once its headers arrive; non-2xx
+ * statuses are responses, not errors. Cold: nothing is sent before subscribe, and each
+ * subscription sends again. Unsubscribing before the response arrives aborts the request; after
+ * that the body's own subscription owns the connection (see {@link ResponseBody}).
+ *
+ * Errors: `TimeoutError` (with the phase), `NetworkError`, `AbortError`, and with `as`,
+ * `ResponseTooLargeError` and `DecodeError`; each carries `method` and `url`.
+ *
+ * @param client - from {@link createClient}
+ * @param options - the method, URL and everything else of the request
+ * @returns a cold Observable of the response
+ * @example
+ * ```ts
+ * import { createClient, request } from 'rxjet/client';
+ * const client = createClient();
+ * request(client, { method: 'POST', url: 'http://127.0.0.1:8080/items', json: { name: 'x' }, as: 'json' })
+ *   .subscribe((res) => console.log(res.status, res.body));
+ * ```
+ */
+export function request(client: Client, options: RequestOptions & { as: 'text' }): Observable<ClientResponse<string>>;
+export function request(client: Client, options: RequestOptions & { as: 'json' }): Observable<ClientResponse<unknown>>;
+export function request(
+  client: Client,
+  options: RequestOptions & { as: 'bytes' },
+): Observable<ClientResponse<Uint8Array>>;
+export function request(client: Client, options: RequestOptions): Observable<ClientResponse>;
+export function request(client: Client, options: RequestOptions): Observable<ClientResponse<unknown>> {
+  const { config, outgoing, as, timeouts } = prepare(client, options);
+  const { total } = timeouts;
+  const { method } = outgoing;
+  const where = outgoing.url.href;
+  const { signal } = options;
+  const streamed = new Observable<ClientResponse>((subscriber) => {
+    const controller = new AbortController();
+    let responded = false;
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => controller.abort(signal?.reason);
+    if (signal?.aborted === true) controller.abort(signal.reason);
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    if (total > 0) {
+      timer = setTimeout(() => controller.abort(new TimeoutError(method, where, 'total', total)), total);
+    }
+    const fail = (error: unknown): Error => {
+      const reason: unknown = controller.signal.reason;
+      if (controller.signal.aborted && reason instanceof TimeoutError) return reason;
+      return config.transport.failure(error, method, where, timeouts);
+    };
+    config.transport.dispatch({ ...outgoing, signal: controller.signal }).then(
+      (incoming) => {
+        if (subscriber.closed) {
+          incoming.body.destroy();
+          stop();
+          return;
+        }
+        responded = true;
+        const body = responseBody(incoming.body, {
+          failure: (cause) => fail(cause ?? new Error('the response ended early')),
+          settled: stop,
+        });
+        subscriber.next({ status: incoming.status, headers: incoming.headers, body });
+        subscriber.complete();
+      },
+      (error: unknown) => {
+        stop();
+        subscriber.error(fail(error));
+      },
+    );
+    return () => {
+      if (!responded) {
+        stop();
+        controller.abort();
+      }
+    };
+  });
+  if (as === 'stream') return streamed;
+  return new Observable<ClientResponse<unknown>>((subscriber) =>
+    streamed.subscribe({
+      next: (response) => {
+        readWhole(response, config.maxResponseSize, method, where).then(
+          (bytes) => {
+            let body: unknown;
+            try {
+              body = decode(bytes, as, response.headers['content-type'], method, where);
+            } catch (error) {
+              subscriber.error(error);
+              return;
+            }
+            subscriber.next({ status: response.status, headers: response.headers, body });
+            subscriber.complete();
+          },
+          (error: unknown) => subscriber.error(error),
+        );
+      },
+      error: (error: unknown) => subscriber.error(error),
+    }),
+  );
+}
+
+/** Reads a streamed body whole, up to `limit` bytes. */
+function readWhole(response: ClientResponse, limit: number, method: string, url: string): Promise<Uint8Array> {
+  const declared = Number(response.headers['content-length']);
+  return new Promise((resolve, reject) => {
+    if (Number.isFinite(declared) && declared > limit) {
+      response.body.subscribe().unsubscribe(); // claims the body and destroys it
+      reject(new ResponseTooLargeError(method, url, limit));
+      return;
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const subscription = response.body.subscribe({
+      next: (chunk) => {
+        size += chunk.byteLength;
+        if (size > limit) {
+          subscription.unsubscribe();
+          reject(new ResponseTooLargeError(method, url, limit));
+        } else chunks.push(chunk);
+      },
+      error: reject,
+      complete: () => resolve(Buffer.concat(chunks, size)),
+    });
+  });
+}
+
+function decode(
+  bytes: Uint8Array,
+  as: BodyAs,
+  contentType: string | string[] | undefined,
+  method: string,
+  url: string,
+): unknown {
+  if (as === 'bytes') return bytes;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(contentType ?? ''))?.[1] ?? 'utf-8';
+  let text: string;
+  try {
+    text = new TextDecoder(charset, { fatal: as === 'json' }).decode(bytes);
+  } catch (error) {
+    throw new DecodeError(method, url, `${charset} text`, error);
+  }
+  if (as === 'text') return text;
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new DecodeError(method, url, 'JSON', error);
+  }
+}

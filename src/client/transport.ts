@@ -1,0 +1,81 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, errors, request as send } from 'undici';
+import { AbortError, NetworkError, TimeoutError, type TimeoutPhase } from '../internal/errors.js';
+
+/** What the transport needs to send a request. */
+export interface Outgoing {
+  method: string;
+  url: URL;
+  headers: Record<string, string | string[]>;
+  body: string | Uint8Array | AsyncIterable<Uint8Array | string> | Readable | undefined;
+  signal: AbortSignal;
+  headersTimeout: number;
+  bodyTimeout: number;
+}
+
+/** What comes back once the headers have arrived. */
+export interface Incoming {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Readable;
+}
+
+/** The settings of the pool. */
+export interface PoolSettings {
+  connections: number;
+  connectTimeout: number;
+  ca?: string | Buffer | (string | Buffer)[] | undefined;
+  rejectUnauthorized: boolean;
+}
+
+/**
+ * The one place that speaks undici: a pooled Agent and the mapping of its errors onto
+ * rxjet's typed ones.
+ */
+export class Transport {
+  private readonly agent: Agent;
+
+  constructor(private readonly settings: PoolSettings) {
+    this.agent = new Agent({
+      connections: settings.connections,
+      connect: { timeout: settings.connectTimeout, ca: settings.ca, rejectUnauthorized: settings.rejectUnauthorized },
+    });
+  }
+
+  async dispatch(outgoing: Outgoing): Promise<Incoming> {
+    const response = await send(outgoing.url, {
+      method: outgoing.method as 'GET',
+      headers: outgoing.headers,
+      body: outgoing.body as never,
+      signal: outgoing.signal,
+      dispatcher: this.agent,
+      headersTimeout: outgoing.headersTimeout,
+      bodyTimeout: outgoing.bodyTimeout,
+    });
+    return { status: response.statusCode, headers: response.headers, body: response.body };
+  }
+
+  /** Turns what undici threw into a typed error for `method url`. */
+  failure(
+    error: unknown,
+    method: string,
+    url: string,
+    timeouts: Record<Exclude<TimeoutPhase, 'total'>, number>,
+  ): Error {
+    if (error instanceof errors.ConnectTimeoutError)
+      return new TimeoutError(method, url, 'connect', timeouts.connect, { cause: error });
+    if (error instanceof errors.HeadersTimeoutError)
+      return new TimeoutError(method, url, 'headers', timeouts.headers, { cause: error });
+    if (error instanceof errors.BodyTimeoutError)
+      return new TimeoutError(method, url, 'body', timeouts.body, { cause: error });
+    if (error instanceof errors.RequestAbortedError || (error as { name?: string }).name === 'AbortError') {
+      return new AbortError(method, url, error);
+    }
+    return new NetworkError(method, url, error);
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}

@@ -1,0 +1,95 @@
+import type { Readable } from 'node:stream';
+import type { Observable } from 'rxjs';
+
+/** Per-phase timeouts in milliseconds; each raises a `TimeoutError` naming its phase. */
+export interface Timeouts {
+  /** Establishing the connection (and TLS). */
+  connect?: number;
+  /** From sending the request to receiving the response headers. */
+  headers?: number;
+  /** Between two chunks of the response body. */
+  body?: number;
+  /** The whole exchange, body included; off unless set. */
+  total?: number;
+}
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /** Resolves relative request URLs: `createClient({ baseUrl: 'http://127.0.0.1:8080/api/' })`. */
+  baseUrl?: string;
+  /** Headers sent with every request (a request's own headers win). */
+  headers?: Record<string, string>;
+  /**
+   * Connections per origin.
+   * @default 32
+   */
+  connections?: number;
+  /**
+   * Milliseconds to connect, to receive headers, and between body chunks.
+   * @default { connect: 10000, headers: 30000, body: 30000 }
+   */
+  timeout?: Timeouts;
+  /**
+   * Largest body read whole by `as: 'text' | 'json' | 'bytes'`, in bytes.
+   * @default 10485760 (10 MiB)
+   */
+  maxResponseSize?: number;
+  /** Certificate authorities to trust for https (PEM). */
+  ca?: string | Buffer | readonly (string | Buffer)[];
+  /**
+   * Verify servers' certificates.
+   * @default true
+   */
+  rejectUnauthorized?: boolean;
+}
+
+/** A request body. */
+export type RequestBody =
+  string | Uint8Array | Observable<string | Uint8Array> | AsyncIterable<string | Uint8Array> | Readable;
+
+/** How to read the response body. */
+export type BodyAs = 'stream' | 'text' | 'json' | 'bytes';
+
+/** Options of a request. */
+export interface RequestOptions {
+  /** @default 'GET' */
+  method?: string;
+  /** Absolute, or relative to the client's `baseUrl`. */
+  url: string | URL;
+  headers?: Record<string, string | readonly string[]>;
+  /** Merged into the URL's query; arrays repeat the key. */
+  query?: Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
+  /** Sent as `application/json`. */
+  json?: unknown;
+  /** Sent as `application/x-www-form-urlencoded`; arrays repeat the key. */
+  formParams?: Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
+  /** A body as is (an Observable or async iterable is streamed with chunked encoding). */
+  body?: RequestBody;
+  /** HTTP Basic credentials. */
+  basicAuth?: readonly [user: string, password: string];
+  /** A bearer token for the Authorization header. */
+  bearer?: string;
+  /** A total timeout in milliseconds, or per phase (overriding the client's). */
+  timeout?: number | Timeouts;
+  /**
+   * `'stream'` (default): `body` is an Observable of chunks as they arrive. `'text'`, `'json'`,
+   * `'bytes'`: the body is read whole and decoded.
+   */
+  as?: BodyAs;
+  /** Aborts the request (and its body) with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/** A streamed response body: an Observable of chunks that can also be pulled with `for await`. */
+export type ResponseBody = Observable<Uint8Array> & AsyncIterable<Uint8Array>;
+
+/** A response; `body` depends on `as`. */
+export interface ClientResponse<B = ResponseBody> {
+  status: number;
+  /** Lower-case names; a repeated header gives an array. */
+  headers: Record<string, string | string[] | undefined>;
+  body: B;
+}
+
+/** Options of the method helpers (`get`, `post`, …): a request's options without method and URL. */
+export type MethodOptions = Omit<RequestOptions, 'method' | 'url'>;
