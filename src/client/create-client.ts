@@ -1,5 +1,6 @@
 import { describe, InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, integerOption, limitOption } from '../internal/validate.js';
+import { Cookies, CookieJar } from './cookies.js';
 import { Transport } from './transport.js';
 import type { ClientOptions, Timeouts } from './types.js';
 
@@ -13,9 +14,32 @@ export interface ClientConfig {
   headers: Record<string, string>;
   timeouts: Required<Omit<Timeouts, 'total'>> & { total: number };
   maxResponseSize: number;
+  cookies: Cookies | undefined;
+  maxRedirects: number;
+  /** Lower-case names never sent to another origin on a redirect. */
+  sensitiveHeaders: ReadonlySet<string>;
 }
 
-const optionNames = ['baseUrl', 'headers', 'connections', 'timeout', 'maxResponseSize', 'ca', 'rejectUnauthorized'];
+/** Resolves `followRedirects` to a number of hops (0: do not follow). */
+export function redirectHops(value: unknown, name: string): number {
+  if (value === undefined || value === true) return 10;
+  if (value === false) return 0;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  throw new InvalidOptionError(name, `true, false or a number of hops, got ${describe(value)}`);
+}
+
+const optionNames = [
+  'baseUrl',
+  'headers',
+  'connections',
+  'timeout',
+  'maxResponseSize',
+  'cookies',
+  'followRedirects',
+  'sensitiveHeaders',
+  'ca',
+  'rejectUnauthorized',
+];
 
 /** Resolves per-phase timeouts over defaults; throws {@link InvalidOptionError} on a bad one. */
 export function resolveTimeouts(
@@ -35,6 +59,13 @@ export function resolveTimeouts(
     body: integerOption(o, 'body', defaults.body, 0, max),
     total: integerOption(o, 'total', defaults.total, 0, max),
   };
+}
+
+function cookieJar(value: ClientOptions['cookies']): Cookies | undefined {
+  if (value === undefined || value === true) return new Cookies(new CookieJar());
+  if (value === false) return undefined;
+  if (value instanceof CookieJar) return new Cookies(value);
+  throw new InvalidOptionError('cookies', 'true, false or a tough-cookie CookieJar');
 }
 
 /**
@@ -101,5 +132,14 @@ export function createClient(options: ClientOptions = {}): Client {
     headers,
     timeouts,
     maxResponseSize: limitOption(o, 'maxResponseSize', 10 * 1024 * 1024),
+    cookies: cookieJar(options.cookies),
+    maxRedirects: redirectHops(options.followRedirects, 'followRedirects'),
+    sensitiveHeaders: new Set([
+      'authorization',
+      'cookie',
+      'proxy-authorization',
+      'host',
+      ...(options.sensitiveHeaders ?? []).map((name) => name.toLowerCase()),
+    ]),
   });
 }

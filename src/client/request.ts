@@ -2,13 +2,21 @@ import { Buffer } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { isObservable, Observable } from 'rxjs';
-import { DecodeError, describe, InvalidOptionError, ResponseTooLargeError, TimeoutError } from '../internal/errors.js';
+import {
+  DecodeError,
+  describe,
+  InvalidOptionError,
+  RedirectError,
+  ResponseTooLargeError,
+  RxjetError,
+  TimeoutError,
+} from '../internal/errors.js';
 import { headerNameProblem, headerValueProblem } from '../internal/headers.js';
 import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, choiceOption } from '../internal/validate.js';
-import { type Client, type ClientConfig, kClient, resolveTimeouts } from './create-client.js';
+import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts } from './create-client.js';
 import { responseBody } from './response-body.js';
-import type { Outgoing } from './transport.js';
+import type { Incoming, Outgoing } from './transport.js';
 import type { BodyAs, ClientResponse, RequestOptions } from './types.js';
 
 const optionNames = [
@@ -24,6 +32,7 @@ const optionNames = [
   'timeout',
   'as',
   'signal',
+  'followRedirects',
 ];
 
 type Params = NonNullable<RequestOptions['query']>;
@@ -150,6 +159,10 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
   const { method } = outgoing;
   const where = outgoing.url.href;
   const { signal } = options;
+  const hops =
+    options.followRedirects === undefined
+      ? config.maxRedirects
+      : redirectHops(options.followRedirects, 'followRedirects');
   const streamed = new Observable<ClientResponse>((subscriber) => {
     const controller = new AbortController();
     let responded = false;
@@ -167,9 +180,10 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
     const fail = (error: unknown): Error => {
       const reason: unknown = controller.signal.reason;
       if (controller.signal.aborted && reason instanceof TimeoutError) return reason;
+      if (error instanceof RxjetError) return error;
       return config.transport.failure(error, method, where, timeouts);
     };
-    config.transport.dispatch({ ...outgoing, signal: controller.signal }).then(
+    follow(config, { ...outgoing, signal: controller.signal }, hops).then(
       (incoming) => {
         if (subscriber.closed) {
           incoming.body.destroy();
@@ -181,7 +195,7 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
           failure: (cause) => fail(cause ?? new Error('the response ended early')),
           settled: stop,
         });
-        subscriber.next({ status: incoming.status, headers: incoming.headers, body });
+        subscriber.next({ status: incoming.status, url: incoming.url, headers: incoming.headers, body });
         subscriber.complete();
       },
       (error: unknown) => {
@@ -209,7 +223,7 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
               subscriber.error(error);
               return;
             }
-            subscriber.next({ status: response.status, headers: response.headers, body });
+            subscriber.next({ status: response.status, url: response.url, headers: response.headers, body });
             subscriber.complete();
           },
           (error: unknown) => subscriber.error(error),
@@ -218,6 +232,70 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
       error: (error: unknown) => subscriber.error(error),
     }),
   );
+}
+
+const redirects = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Sends a request and follows its redirects, at most `hops` of them, with the client's
+ * cookies. A redirect to another origin drops the sensitive headers and sends no cookies; 303
+ * (and 301/302 after a POST) continue with a GET and no body; 307/308 keep the method and body
+ * when the body can be sent again (a streamed one cannot: that redirect is answered as is).
+ */
+async function follow(config: ClientConfig, first: Outgoing, hops: number): Promise<Incoming & { url: string }> {
+  const origin = first.url.origin;
+  const visited = new Set<string>();
+  let outgoing = first;
+  for (let hop = 0; ; hop++) {
+    const headers = { ...outgoing.headers };
+    const jarCookie = outgoing.url.origin === origin ? config.cookies?.header(outgoing.url) : undefined;
+    if (jarCookie !== undefined)
+      headers.cookie = headers.cookie === undefined ? jarCookie : `${String(headers.cookie)}; ${jarCookie}`;
+    const incoming = await config.transport.dispatch({ ...outgoing, headers });
+    config.cookies?.store(outgoing.url, incoming.headers['set-cookie']);
+    const location = incoming.headers.location;
+    if (hops === 0 || !redirects.has(incoming.status) || typeof location !== 'string') {
+      return { ...incoming, url: outgoing.url.href };
+    }
+    const next = new URL(location, outgoing.url);
+    const keepsBody = incoming.status === 307 || incoming.status === 308;
+    const replayable =
+      outgoing.body === undefined || typeof outgoing.body === 'string' || outgoing.body instanceof Uint8Array;
+    if (keepsBody && !replayable) return { ...incoming, url: outgoing.url.href };
+    if (hop >= hops) {
+      incoming.body.destroy();
+      throw new RedirectError(first.method, first.url.href, `more than ${hops} redirects`);
+    }
+    visited.add(`${outgoing.method} ${outgoing.url.href}`);
+    const method =
+      incoming.status === 303
+        ? outgoing.method === 'HEAD'
+          ? 'HEAD'
+          : 'GET'
+        : !keepsBody && outgoing.method === 'POST'
+          ? 'GET'
+          : outgoing.method;
+    if (visited.has(`${method} ${next.href}`)) {
+      incoming.body.destroy();
+      throw new RedirectError(first.method, first.url.href, `redirect loop back to ${next.href}`);
+    }
+    incoming.body.resume(); // discard the redirect's own body; its connection goes back to the pool
+    const crossing = next.origin !== outgoing.url.origin;
+    const nextHeaders = Object.fromEntries(
+      Object.entries(outgoing.headers).filter(([name]) => !crossing || !config.sensitiveHeaders.has(name)),
+    );
+    if (method !== outgoing.method && method === 'GET') {
+      delete nextHeaders['content-type'];
+      delete nextHeaders['content-length'];
+    }
+    outgoing = {
+      ...outgoing,
+      method,
+      url: next,
+      headers: nextHeaders,
+      body: method === outgoing.method ? outgoing.body : undefined,
+    };
+  }
 }
 
 /** Reads a streamed body whole, up to `limit` bytes. */

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
+import type { CookieJar } from 'tough-cookie';
 
 /** Per-phase timeouts in milliseconds; each raises a `TimeoutError` naming its phase. */
 export interface Timeouts {
@@ -34,6 +35,21 @@ export interface ClientOptions {
    * @default 10485760 (10 MiB)
    */
   maxResponseSize?: number;
+  /**
+   * Cookies: `true` keeps an in-memory RFC 6265 jar shared by the client's requests, `false`
+   * sends and stores none, or pass a tough-cookie `CookieJar` of your own.
+   * @default true
+   */
+  cookies?: boolean | CookieJar;
+  /**
+   * Follow redirects: `true` (at most 10 hops, loops refused), `false`, or the most hops.
+   * Authorization, Cookie, Proxy-Authorization and `sensitiveHeaders` are never sent to
+   * another origin, and neither are cookies from the jar.
+   * @default true
+   */
+  followRedirects?: boolean | number;
+  /** More headers to drop when a redirect leads to another origin. */
+  sensitiveHeaders?: readonly string[];
   /** Certificate authorities to trust for https (PEM). */
   ca?: string | Buffer | readonly (string | Buffer)[];
   /**
@@ -78,6 +94,8 @@ export interface RequestOptions {
   as?: BodyAs;
   /** Aborts the request (and its body) with an `AbortError`. */
   signal?: AbortSignal;
+  /** Overrides the client's `followRedirects` for this request. */
+  followRedirects?: boolean | number;
 }
 
 /** A streamed response body: an Observable of chunks that can also be pulled with `for await`. */
@@ -86,6 +104,8 @@ export type ResponseBody = Observable<Uint8Array> & AsyncIterable<Uint8Array>;
 /** A response; `body` depends on `as`. */
 export interface ClientResponse<B = ResponseBody> {
   status: number;
+  /** The URL that answered, after any redirects. */
+  url: string;
   /** Lower-case names; a repeated header gives an array. */
   headers: Record<string, string | string[] | undefined>;
   body: B;

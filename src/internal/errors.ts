@@ -320,6 +320,17 @@ export class DecodeError extends RxjetError implements RequestTarget {
   }
 }
 
+/** Redirects went on past `followRedirects` hops, or came back to a URL already visited. */
+export class RedirectError extends RxjetError implements RequestTarget {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    problem: string,
+  ) {
+    super('RXJET_ERR_REDIRECT', `${method} ${url}: ${problem}.`);
+  }
+}
+
 /**
  * Every code rxjet raises, with the class that carries it. A spec checks this against the
  * README's "Error codes" table.
@@ -349,6 +360,7 @@ export const errorCodes = {
   RXJET_ERR_ABORTED: AbortError,
   RXJET_ERR_RESPONSE_TOO_LARGE: ResponseTooLargeError,
   RXJET_ERR_DECODE: DecodeError,
+  RXJET_ERR_REDIRECT: RedirectError,
 } as const;
 
 /** A code from {@link errorCodes}. */
