@@ -22,6 +22,7 @@ import {
   type WebSocketHandler,
 } from '../src/index.js';
 import type { Subject } from 'rxjs';
+import { createClient, get, request, type Client, type ClientResponse } from '../src/client/index.js';
 
 describe('public types', () => {
   it('types serve, its server and handlers', () => {
@@ -68,5 +69,16 @@ describe('public types', () => {
     expectTypeOf<WebSocketConnection['ctrl$']>().toEqualTypeOf<Observable<CtrlEvent>>();
     expectTypeOf<(conn: WebSocketConnection) => Observable<string>>().toExtend<WebSocketHandler>();
     expectTypeOf<{ websocket: WebSocketHandler }>().toExtend<ReturnType<Handler>>();
+  });
+
+  it('types the HTTP client by as', () => {
+    expectTypeOf(createClient).returns.toEqualTypeOf<Client>();
+    expectTypeOf(get(createClient(), 'http://x', { as: 'text' })).toEqualTypeOf<Observable<ClientResponse<string>>>();
+    expectTypeOf(get(createClient(), 'http://x', { as: 'bytes' })).toEqualTypeOf<
+      Observable<ClientResponse<Uint8Array>>
+    >();
+    expectTypeOf(get(createClient(), 'http://x')).toEqualTypeOf<Observable<ClientResponse>>();
+    expectTypeOf<ClientResponse['body']>().toExtend<Observable<Uint8Array> & AsyncIterable<Uint8Array>>();
+    expectTypeOf(request).parameter(0).toEqualTypeOf<Client>();
   });
 });
