@@ -62,7 +62,7 @@ export function resolveTimeouts(
 }
 
 function cookieJar(value: ClientOptions['cookies']): Cookies | undefined {
-  if (value === undefined || value === true) return new Cookies(new CookieJar());
+  if (value === undefined || value === true) return new Cookies(new CookieJar(), true);
   if (value === false) return undefined;
   if (value instanceof CookieJar) return new Cookies(value);
   throw new InvalidOptionError('cookies', 'true, false or a tough-cookie CookieJar');

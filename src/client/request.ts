@@ -16,7 +16,7 @@ import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, choiceOption } from '../internal/validate.js';
 import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts } from './create-client.js';
 import { responseBody } from './response-body.js';
-import type { Incoming, Outgoing } from './transport.js';
+import { AbortSwitch, type Incoming, type Outgoing } from './transport.js';
 import type { BodyAs, ClientResponse, RequestOptions } from './types.js';
 
 const optionNames = [
@@ -164,7 +164,7 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
       ? config.maxRedirects
       : redirectHops(options.followRedirects, 'followRedirects');
   const streamed = new Observable<ClientResponse>((subscriber) => {
-    const controller = new AbortController();
+    const controller = new AbortSwitch();
     let responded = false;
     let timer: NodeJS.Timeout | undefined;
     const stop = (): void => {
@@ -178,12 +178,12 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
       timer = setTimeout(() => controller.abort(new TimeoutError(method, where, 'total', total)), total);
     }
     const fail = (error: unknown): Error => {
-      const reason: unknown = controller.signal.reason;
-      if (controller.signal.aborted && reason instanceof TimeoutError) return reason;
+      const reason: unknown = controller.reason;
+      if (controller.aborted && reason instanceof TimeoutError) return reason;
       if (error instanceof RxjetError) return error;
       return config.transport.failure(error, method, where, timeouts);
     };
-    follow(config, { ...outgoing, signal: controller.signal }, hops).then(
+    follow(config, { ...outgoing, signal: controller }, hops).then(
       (incoming) => {
         if (subscriber.closed) {
           incoming.body.destroy();
@@ -193,7 +193,7 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
         responded = true;
         const body = responseBody(incoming.body, {
           failure: (cause) => fail(cause ?? new Error('the response ended early')),
-          settled: stop,
+          settled: timer !== undefined || signal !== undefined ? stop : undefined,
         });
         subscriber.next({ status: incoming.status, url: incoming.url, headers: incoming.headers, body });
         subscriber.complete();
@@ -247,11 +247,16 @@ async function follow(config: ClientConfig, first: Outgoing, hops: number): Prom
   const visited = new Set<string>();
   let outgoing = first;
   for (let hop = 0; ; hop++) {
-    const headers = { ...outgoing.headers };
-    const jarCookie = outgoing.url.origin === origin ? config.cookies?.header(outgoing.url) : undefined;
-    if (jarCookie !== undefined)
-      headers.cookie = headers.cookie === undefined ? jarCookie : `${String(headers.cookie)}; ${jarCookie}`;
-    const incoming = await config.transport.dispatch({ ...outgoing, headers });
+    const jarCookie = hop === 0 || outgoing.url.origin === origin ? config.cookies?.header(outgoing.url) : undefined;
+    let sent = outgoing;
+    if (jarCookie !== undefined) {
+      const { cookie } = outgoing.headers;
+      sent = {
+        ...outgoing,
+        headers: { ...outgoing.headers, cookie: cookie === undefined ? jarCookie : `${String(cookie)}; ${jarCookie}` },
+      };
+    }
+    const incoming = await config.transport.dispatch(sent);
     config.cookies?.store(outgoing.url, incoming.headers['set-cookie']);
     const location = incoming.headers.location;
     if (hops === 0 || !redirects.has(incoming.status) || typeof location !== 'string') {

@@ -9,7 +9,21 @@ export interface BodyHooks {
   /** Turns a stream error (or an early close, with no argument) into the typed error to raise. */
   failure: (cause?: unknown) => Error;
   /** Runs once the body has ended, failed or been let go: stops the request's timers. */
-  settled: () => void;
+  settled?: (() => void) | undefined;
+}
+
+/** Bodies delivered in this turn, checked together at its end: one Immediate, not one each. */
+let unclaimed: { stream: Readable; check: () => boolean }[] | undefined;
+
+function releaseUnclaimed(): void {
+  const bodies = unclaimed!;
+  unclaimed = undefined;
+  for (const { stream, check } of bodies) {
+    if (!check()) continue;
+    const dump = (stream as Readable & { dump?: (options?: { limit?: number }) => Promise<void> }).dump;
+    if (typeof dump === 'function') dump.call(stream, { limit: 64 * 1024 }).catch(() => stream.destroy());
+    else stream.destroy();
+  }
 }
 
 /**
@@ -29,22 +43,22 @@ export function responseBody(stream: Readable, hooks: BodyHooks): ResponseBody {
     claimed = true;
     return undefined;
   };
-  let done = false;
-  const settle = (): void => {
-    if (done) return;
-    done = true;
-    hooks.settled();
-  };
-  stream.once('close', settle);
+  const { settled } = hooks;
+  if (settled !== undefined) stream.once('close', settled);
   // An error with nobody listening would crash the process; whoever claims the body hears it too.
-  stream.on('error', () => undefined);
-  setImmediate(() => {
-    if (claimed) return;
-    released = true;
-    const dump = (stream as Readable & { dump?: (options?: { limit?: number }) => Promise<void> }).dump;
-    if (typeof dump === 'function') dump.call(stream, { limit: 64 * 1024 }).catch(() => stream.destroy());
-    else stream.destroy();
-  });
+  stream.on('error', ignore);
+  const entry = {
+    stream,
+    check: (): boolean => {
+      if (claimed) return false;
+      released = true;
+      return true;
+    },
+  };
+  if (unclaimed === undefined) {
+    unclaimed = [entry];
+    setImmediate(releaseUnclaimed);
+  } else unclaimed.push(entry);
   return pullable<Uint8Array>(
     (subscriber) => {
       const refused = claim();
@@ -80,4 +94,8 @@ export function responseBody(stream: Readable, hooks: BodyHooks): ResponseBody {
       return iterateReadable(stream, { destroyOnReturn: true, failure: hooks.failure });
     },
   );
+}
+
+function ignore(): void {
+  // errors reach whoever claimed the body through their own listener
 }
