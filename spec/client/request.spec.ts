@@ -248,6 +248,31 @@ describe('HTTP client', function () {
     });
   });
 
+  describe('retries', () => {
+    it('sends a GET again after 503s and gives the success; never sends a POST twice', async () => {
+      let n = 0;
+      const { url, requests } = await serve((_, res) =>
+        ++n % 3 === 0 ? res.end('finally') : res.writeHead(503).end('busy'),
+      );
+      const res = await firstValueFrom(get(client, url, { retry: { count: 3, initial: 5 }, as: 'text' }));
+      expect([res.status, res.body, requests()]).to.deep.equal([200, 'finally', 3]);
+      const posted = await firstValueFrom(post(client, url, { retry: 3, as: 'text' }));
+      expect([posted.status, requests()]).to.deep.equal([503, 4]);
+    });
+
+    it('sends a GET again after a refused connection, then fails with the NetworkError', async () => {
+      const { url, server } = await serve(echo);
+      server.close();
+      await once(server, 'close');
+      const started = Date.now();
+      const error = await firstValueFrom(get(client, url, { retry: { count: 2, initial: 20, jitter: 0 } })).catch(
+        (e: unknown) => e,
+      );
+      expect(error).to.include({ code: 'RXJET_ERR_NETWORK' });
+      expect(Date.now() - started).to.be.at.least(55); // waited 20 + 40 ms between the three attempts
+    });
+  });
+
   describe('failures', () => {
     it('aborts the request when unsubscribed before the response, and the server sees it', async () => {
       let serverSawClose = false;

@@ -16,6 +16,7 @@ import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, choiceOption } from '../internal/validate.js';
 import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts } from './create-client.js';
 import { responseBody } from './response-body.js';
+import { resolveRetry, withRetries } from './retry.js';
 import { AbortSwitch, type Incoming, type Outgoing } from './transport.js';
 import type { BodyAs, ClientResponse, RequestOptions } from './types.js';
 
@@ -33,6 +34,7 @@ const optionNames = [
   'as',
   'signal',
   'followRedirects',
+  'retry',
 ];
 
 type Params = NonNullable<RequestOptions['query']>;
@@ -210,9 +212,11 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
       }
     };
   });
-  if (as === 'stream') return streamed;
+  const retries = resolveRetry(options.retry);
+  const sent = retries === undefined ? streamed : withRetries(streamed, method, retries);
+  if (as === 'stream') return sent;
   return new Observable<ClientResponse<unknown>>((subscriber) =>
-    streamed.subscribe({
+    sent.subscribe({
       next: (response) => {
         readWhole(response, config.maxResponseSize, method, where).then(
           (bytes) => {

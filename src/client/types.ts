@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { CookieJar } from 'tough-cookie';
+import type { RetryOptions } from './retry.js';
 
 /** Per-phase timeouts in milliseconds; each raises a `TimeoutError` naming its phase. */
 export interface Timeouts {
@@ -96,6 +97,13 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Overrides the client's `followRedirects` for this request. */
   followRedirects?: boolean | number;
+  /**
+   * Send an idempotent request again (GET, HEAD, OPTIONS, PUT, DELETE, TRACE; never POST or
+   * PATCH) after a network failure, a timeout or a 408/429/502/503/504: a number of retries,
+   * or options with backoff (exponential with jitter) and `Retry-After` honoured.
+   * @default 0
+   */
+  retry?: number | RetryOptions;
 }
 
 /** A streamed response body: an Observable of chunks that can also be pulled with `for await`. */

@@ -1,0 +1,99 @@
+import { catchError, defer, mergeMap, of, retry, throwError, timer, type Observable } from 'rxjs';
+import { AbortError, InvalidOptionError, NetworkError, TimeoutError } from '../internal/errors.js';
+import { backoff, type BackoffOptions } from '../internal/backoff.js';
+import type { ClientResponse } from './types.js';
+
+/** When and how often a request is sent again. */
+export interface RetryOptions extends BackoffOptions {
+  /**
+   * Attempts after the first.
+   * @default 2
+   */
+  count?: number;
+  /**
+   * Statuses worth another try; the last response is returned as it is when the count runs out.
+   * @default [408, 429, 502, 503, 504]
+   */
+  statuses?: readonly number[];
+  /**
+   * Longest `Retry-After` honoured, in milliseconds; a longer one ends the retries.
+   * @default 60000
+   */
+  maxRetryAfter?: number;
+}
+
+/** Methods that may be sent twice without changing anything more than once (RFC 9110). */
+const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** A response whose status asks for another try, carried through `retry` as an error. */
+class RetryableStatus {
+  constructor(readonly response: ClientResponse) {}
+}
+
+/** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date), or undefined. */
+export function retryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Resolves `retry` options; `undefined` when there are none to make. */
+export function resolveRetry(
+  value: number | RetryOptions | undefined,
+): (Required<Omit<RetryOptions, keyof BackoffOptions>> & { delay: ReturnType<typeof backoff> }) | undefined {
+  if (value === undefined || value === 0) return undefined;
+  const options: RetryOptions = typeof value === 'number' ? { count: value } : value;
+  const count = options.count ?? 2;
+  if (!Number.isInteger(count) || count < 0) throw new InvalidOptionError('retry.count', 'a whole number of attempts');
+  return {
+    count,
+    statuses: options.statuses ?? [408, 429, 502, 503, 504],
+    maxRetryAfter: options.maxRetryAfter ?? 60_000,
+    delay: backoff(options),
+  };
+}
+
+/**
+ * Sends an idempotent request again on network failures, timeouts and retryable statuses, with
+ * exponential backoff and jitter, honouring `Retry-After`. Non-idempotent methods (POST,
+ * PATCH) are never sent twice; an abort is never retried. The body of a response that is
+ * retried is released.
+ */
+export function withRetries(
+  source: Observable<ClientResponse>,
+  method: string,
+  options: NonNullable<ReturnType<typeof resolveRetry>>,
+): Observable<ClientResponse> {
+  if (!idempotent.has(method) || options.count === 0) return source;
+  return defer(() => {
+    let attempt = 0;
+    const attemptOnce = defer(() => {
+      attempt++;
+      return source;
+    });
+    return attemptOnce.pipe(
+      mergeMap((response) =>
+        attempt <= options.count && options.statuses.includes(response.status)
+          ? throwError(() => new RetryableStatus(response))
+          : of(response),
+      ),
+      retry({
+        count: options.count,
+        delay: (error: unknown, retryCount) => {
+          if (error instanceof RetryableStatus) {
+            const asked = retryAfter(error.response.headers['retry-after']);
+            if (asked !== undefined && asked > options.maxRetryAfter) return throwError(() => error);
+            error.response.body.subscribe().unsubscribe(); // let its connection go
+            return asked !== undefined ? timer(asked) : options.delay(error, retryCount);
+          }
+          if (error instanceof AbortError || !(error instanceof NetworkError || error instanceof TimeoutError)) {
+            return throwError(() => error);
+          }
+          return options.delay(error, retryCount);
+        },
+      }),
+      catchError((error: unknown) => (error instanceof RetryableStatus ? of(error.response) : throwError(() => error))),
+    );
+  });
+}
