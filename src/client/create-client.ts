@@ -16,6 +16,7 @@ export interface ClientConfig {
   maxResponseSize: number;
   cookies: Cookies | undefined;
   maxRedirects: number;
+  decompress: boolean;
   /** Lower-case names never sent to another origin on a redirect. */
   sensitiveHeaders: ReadonlySet<string>;
 }
@@ -37,6 +38,7 @@ const optionNames = [
   'cookies',
   'followRedirects',
   'sensitiveHeaders',
+  'decompress',
   'ca',
   'rejectUnauthorized',
 ];
@@ -134,6 +136,7 @@ export function createClient(options: ClientOptions = {}): Client {
     maxResponseSize: limitOption(o, 'maxResponseSize', 10 * 1024 * 1024),
     cookies: cookieJar(options.cookies),
     maxRedirects: redirectHops(options.followRedirects, 'followRedirects'),
+    decompress: options.decompress ?? true,
     sensitiveHeaders: new Set([
       'authorization',
       'cookie',

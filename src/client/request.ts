@@ -15,6 +15,7 @@ import { headerNameProblem, headerValueProblem } from '../internal/headers.js';
 import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, choiceOption } from '../internal/validate.js';
 import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts } from './create-client.js';
+import { acceptEncoding, decompressed } from './decompress.js';
 import { responseBody } from './response-body.js';
 import { resolveRetry, withRetries } from './retry.js';
 import { AbortSwitch, type Incoming, type Outgoing } from './transport.js';
@@ -84,6 +85,7 @@ function prepare(
     headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   }
   if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`;
+  if (config.decompress) headers['accept-encoding'] ??= acceptEncoding;
 
   const bodies = [options.json !== undefined, options.formParams !== undefined, options.body !== undefined].filter(
     Boolean,
@@ -193,7 +195,10 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
           return;
         }
         responded = true;
-        const body = responseBody(incoming.body, {
+        const stream = config.decompress
+          ? decompressed(incoming.body, incoming.headers['content-encoding'])
+          : incoming.body;
+        const body = responseBody(stream, {
           failure: (cause) => fail(cause ?? new Error('the response ended early')),
           settled: timer !== undefined || signal !== undefined ? stop : undefined,
         });

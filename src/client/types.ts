@@ -49,6 +49,12 @@ export interface ClientOptions {
    * @default true
    */
   followRedirects?: boolean | number;
+  /**
+   * Offer gzip, deflate and br, and undo them (at most 5 codings per response); size limits
+   * count decoded bytes.
+   * @default true
+   */
+  decompress?: boolean;
   /** More headers to drop when a redirect leads to another origin. */
   sensitiveHeaders?: readonly string[];
   /** Certificate authorities to trust for https (PEM). */
