@@ -129,6 +129,29 @@ describe('HTTP client', function () {
       expect((res.body as Echoed).headers['transfer-encoding']).to.equal('chunked');
     });
 
+    it('sends multipart fields and files with a random boundary', async () => {
+      const { url } = await serve(echo);
+      const send = () =>
+        firstValueFrom(
+          post(client, url, {
+            multipart: {
+              title: 'hello',
+              tag: ['a', 'b'],
+              file: { value: Buffer.from('file body'), filename: 'notes.txt', contentType: 'text/plain' },
+            },
+            as: 'json',
+          }),
+        );
+      const first = (await send()).body as Echoed;
+      const boundary = /boundary=(.+)$/.exec(first.headers['content-type']!)![1]!;
+      expect(first.headers['content-type']).to.match(/^multipart\/form-data; boundary=/);
+      expect(first.body).to.include(`--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n`);
+      expect(first.body.match(/name="tag"/g)).to.have.length(2);
+      expect(first.body).to.include('name="file"; filename="notes.txt"\r\nContent-Type: text/plain\r\n\r\nfile body');
+      const second = (await send()).body as Echoed;
+      expect(second.headers['content-type']).not.to.equal(first.headers['content-type']);
+    });
+
     it('sends JSON with its content type', async () => {
       const { url } = await serve(echo);
       const res = await firstValueFrom(post(client, url, { json: { a: [1, 'b'] }, as: 'json' }));

@@ -18,7 +18,7 @@ import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts 
 import { acceptEncoding, decompressed } from './decompress.js';
 import { responseBody } from './response-body.js';
 import { resolveRetry, withRetries } from './retry.js';
-import { AbortSwitch, type Incoming, type Outgoing } from './transport.js';
+import { AbortSwitch, type Incoming, multipartBody, type Outgoing } from './transport.js';
 import type { BodyAs, ClientResponse, RequestOptions } from './types.js';
 
 const optionNames = [
@@ -28,6 +28,7 @@ const optionNames = [
   'query',
   'json',
   'formParams',
+  'multipart',
   'body',
   'basicAuth',
   'bearer',
@@ -95,6 +96,11 @@ function prepare(
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
     headers['content-type'] ??= 'application/json';
+  } else if (options.multipart !== undefined) {
+    if (typeof options.multipart !== 'object' || options.multipart === null) {
+      throw new InvalidOptionError('multipart', 'an object of fields');
+    }
+    body = multipartBody(options.multipart);
   } else if (options.formParams !== undefined) {
     const form = new URLSearchParams();
     appendParams(form, options.formParams);

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, errors, request as send } from 'undici';
+import { Agent, errors, FormData, request as send } from 'undici';
 import { AbortError, NetworkError, TimeoutError, type TimeoutPhase } from '../internal/errors.js';
 
 /**
@@ -32,12 +32,34 @@ export class AbortSwitch {
   }
 }
 
+/** A multipart field: text, or a file's bytes with its name and type. */
+export type MultipartField = string | { value: string | Uint8Array; filename?: string; contentType?: string };
+
+/**
+ * A multipart/form-data body. undici writes it with a boundary from crypto's random source
+ * (CVE-2025-22150 was a guessable one) and sets the content-type that names it.
+ */
+export function multipartBody(fields: Record<string, MultipartField | readonly MultipartField[]>): FormData {
+  const form = new FormData();
+  for (const [name, given] of Object.entries(fields)) {
+    for (const field of Array.isArray(given) ? (given as readonly MultipartField[]) : [given as MultipartField]) {
+      if (typeof field === 'string') {
+        form.append(name, field);
+      } else {
+        const blob = new Blob([field.value], field.contentType === undefined ? undefined : { type: field.contentType });
+        form.append(name, blob, field.filename ?? 'blob');
+      }
+    }
+  }
+  return form;
+}
+
 /** What the transport needs to send a request. */
 export interface Outgoing {
   method: string;
   url: URL;
   headers: Record<string, string | string[]>;
-  body: string | Uint8Array | AsyncIterable<Uint8Array | string> | Readable | undefined;
+  body: string | Uint8Array | AsyncIterable<Uint8Array | string> | Readable | FormData | undefined;
   signal: AbortSwitch;
   headersTimeout: number;
   bodyTimeout: number;

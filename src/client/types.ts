@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { CookieJar } from 'tough-cookie';
 import type { RetryOptions } from './retry.js';
+import type { MultipartField } from './transport.js';
 
 /** Per-phase timeouts in milliseconds; each raises a `TimeoutError` naming its phase. */
 export interface Timeouts {
@@ -86,6 +87,11 @@ export interface RequestOptions {
   json?: unknown;
   /** Sent as `application/x-www-form-urlencoded`; arrays repeat the key. */
   formParams?: Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
+  /**
+   * Sent as `multipart/form-data` with a random boundary: text fields, or files as
+   * `{ value, filename?, contentType? }`; an array repeats the field.
+   */
+  multipart?: Record<string, MultipartField | readonly MultipartField[]>;
   /** A body as is (an Observable or async iterable is streamed with chunked encoding). */
   body?: RequestBody;
   /** HTTP Basic credentials. */
