@@ -16,6 +16,7 @@ import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, choiceOption } from '../internal/validate.js';
 import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts } from './create-client.js';
 import { acceptEncoding, decompressed } from './decompress.js';
+import { digestAuthorization, digestChallenge } from './digest.js';
 import { responseBody } from './response-body.js';
 import { resolveRetry, withRetries } from './retry.js';
 import { AbortSwitch, type Incoming, multipartBody, type Outgoing } from './transport.js';
@@ -31,6 +32,7 @@ const optionNames = [
   'multipart',
   'body',
   'basicAuth',
+  'digestAuth',
   'bearer',
   'timeout',
   'as',
@@ -193,7 +195,7 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
       if (error instanceof RxjetError) return error;
       return config.transport.failure(error, method, where, timeouts);
     };
-    follow(config, { ...outgoing, signal: controller }, hops).then(
+    follow(config, { ...outgoing, signal: controller }, hops, options.digestAuth).then(
       (incoming) => {
         if (subscriber.closed) {
           incoming.body.destroy();
@@ -251,16 +253,27 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
 
 const redirects = new Set([301, 302, 303, 307, 308]);
 
+/** A body that can be sent a second time (a streamed one cannot). */
+function replayable(body: Outgoing['body']): boolean {
+  return body === undefined || typeof body === 'string' || body instanceof Uint8Array;
+}
+
 /**
  * Sends a request and follows its redirects, at most `hops` of them, with the client's
  * cookies. A redirect to another origin drops the sensitive headers and sends no cookies; 303
  * (and 301/302 after a POST) continue with a GET and no body; 307/308 keep the method and body
  * when the body can be sent again (a streamed one cannot: that redirect is answered as is).
  */
-async function follow(config: ClientConfig, first: Outgoing, hops: number): Promise<Incoming & { url: string }> {
+async function follow(
+  config: ClientConfig,
+  first: Outgoing,
+  hops: number,
+  digest: readonly [string, string] | undefined,
+): Promise<Incoming & { url: string }> {
   const origin = first.url.origin;
   const visited = new Set<string>();
   let outgoing = first;
+  let answeredChallenge = false;
   for (let hop = 0; ; hop++) {
     const jarCookie = hop === 0 || outgoing.url.origin === origin ? config.cookies?.header(outgoing.url) : undefined;
     let sent = outgoing;
@@ -273,15 +286,26 @@ async function follow(config: ClientConfig, first: Outgoing, hops: number): Prom
     }
     const incoming = await config.transport.dispatch(sent);
     config.cookies?.store(outgoing.url, incoming.headers['set-cookie']);
+    if (incoming.status === 401 && digest !== undefined && !answeredChallenge && replayable(outgoing.body)) {
+      const challenge = digestChallenge(incoming.headers['www-authenticate']);
+      const authorization =
+        challenge &&
+        digestAuthorization(challenge, digest, outgoing.method, outgoing.url.pathname + outgoing.url.search);
+      if (authorization !== undefined) {
+        answeredChallenge = true;
+        incoming.body.resume(); // the challenge's own body is not needed
+        outgoing = { ...outgoing, headers: { ...outgoing.headers, authorization } };
+        hop--;
+        continue;
+      }
+    }
     const location = incoming.headers.location;
     if (hops === 0 || !redirects.has(incoming.status) || typeof location !== 'string') {
       return { ...incoming, url: outgoing.url.href };
     }
     const next = new URL(location, outgoing.url);
     const keepsBody = incoming.status === 307 || incoming.status === 308;
-    const replayable =
-      outgoing.body === undefined || typeof outgoing.body === 'string' || outgoing.body instanceof Uint8Array;
-    if (keepsBody && !replayable) return { ...incoming, url: outgoing.url.href };
+    if (keepsBody && !replayable(outgoing.body)) return { ...incoming, url: outgoing.url.href };
     if (hop >= hops) {
       incoming.body.destroy();
       throw new RedirectError(first.method, first.url.href, `more than ${hops} redirects`);

@@ -96,6 +96,11 @@ export interface RequestOptions {
   body?: RequestBody;
   /** HTTP Basic credentials. */
   basicAuth?: readonly [user: string, password: string];
+  /**
+   * Digest credentials: a 401 with a Digest challenge (MD5 or SHA-256, qop auth) is answered
+   * once, as Jet's client did (the body must be a string or bytes to be sent again).
+   */
+  digestAuth?: readonly [user: string, password: string];
   /** A bearer token for the Authorization header. */
   bearer?: string;
   /** A total timeout in milliseconds, or per phase (overriding the client's). */

@@ -1,0 +1,74 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** A parsed `WWW-Authenticate: Digest …` challenge. */
+export interface DigestChallenge {
+  realm: string;
+  nonce: string;
+  qop: string | undefined;
+  opaque: string | undefined;
+  algorithm: string;
+}
+
+/** The Digest challenge among `WWW-Authenticate` values, or undefined when there is none. */
+export function digestChallenge(header: string | string[] | undefined): DigestChallenge | undefined {
+  for (const value of Array.isArray(header) ? header : header === undefined ? [] : [header]) {
+    const match = /^\s*Digest\s+(.*)$/i.exec(value);
+    if (match === null) continue;
+    const params: Record<string, string> = {};
+    for (const [, name, quoted, bare] of match[1]!.matchAll(
+      /([a-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/gi,
+    )) {
+      params[name!.toLowerCase()] = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : bare!;
+    }
+    if (params.realm === undefined || params.nonce === undefined) continue;
+    const qops = params.qop?.split(',').map((q) => q.trim().toLowerCase());
+    return {
+      realm: params.realm,
+      nonce: params.nonce,
+      qop: qops === undefined ? undefined : qops.includes('auth') ? 'auth' : undefined,
+      opaque: params.opaque,
+      algorithm: params.algorithm ?? 'MD5',
+    };
+  }
+  return undefined;
+}
+
+const hashes: Record<string, string> = { MD5: 'md5', 'MD5-SESS': 'md5', 'SHA-256': 'sha256', 'SHA-256-SESS': 'sha256' };
+
+/**
+ * The `Authorization` header answering a Digest challenge (RFC 7616; MD5 and SHA-256, with or
+ * without -sess, qop auth or none), or undefined for an algorithm it does not speak.
+ */
+export function digestAuthorization(
+  challenge: DigestChallenge,
+  credentials: readonly [user: string, password: string],
+  method: string,
+  uri: string,
+  cnonce = randomBytes(8).toString('hex'),
+): string | undefined {
+  const algorithm = challenge.algorithm.toUpperCase();
+  const hash = hashes[algorithm];
+  if (hash === undefined) return undefined;
+  const h = (text: string): string => createHash(hash).update(text).digest('hex');
+  const [user, password] = credentials;
+  const nc = '00000001';
+  let ha1 = h(`${user}:${challenge.realm}:${password}`);
+  if (algorithm.endsWith('-SESS')) ha1 = h(`${ha1}:${challenge.nonce}:${cnonce}`);
+  const ha2 = h(`${method}:${uri}`);
+  const response =
+    challenge.qop === 'auth'
+      ? h(`${ha1}:${challenge.nonce}:${nc}:${cnonce}:auth:${ha2}`)
+      : h(`${ha1}:${challenge.nonce}:${ha2}`);
+  const quote = (value: string): string => `"${value.replace(/(["\\])/g, '\\$1')}"`;
+  const parts = [
+    `username=${quote(user)}`,
+    `realm=${quote(challenge.realm)}`,
+    `nonce=${quote(challenge.nonce)}`,
+    `uri=${quote(uri)}`,
+    `algorithm=${challenge.algorithm}`,
+    `response=${quote(response)}`,
+  ];
+  if (challenge.qop === 'auth') parts.push('qop=auth', `nc=${nc}`, `cnonce=${quote(cnonce)}`);
+  if (challenge.opaque !== undefined) parts.push(`opaque=${quote(challenge.opaque)}`);
+  return `Digest ${parts.join(', ')}`;
+}
