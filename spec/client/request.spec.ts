@@ -271,6 +271,27 @@ describe('HTTP client', function () {
     });
   });
 
+  describe('progress', () => {
+    it('reports upload and download progress with totals when known', async () => {
+      const { url } = await serve((req, res) => {
+        let size = 0;
+        req.on('data', (c: Buffer) => (size += c.length));
+        req.on('end', () => res.end(Buffer.alloc(200 * 1024, String(size % 10))));
+      });
+      const steps: { direction: string; bytes: number; total: number | undefined }[] = [];
+      const res = await firstValueFrom(
+        post(client, url, { body: Buffer.alloc(150 * 1024), progress: (p) => steps.push(p), as: 'bytes' }),
+      );
+      expect(res.body.byteLength).to.equal(200 * 1024);
+      const uploads = steps.filter((s) => s.direction === 'upload');
+      const downloads = steps.filter((s) => s.direction === 'download');
+      expect(uploads.map((s) => s.bytes)).to.deep.equal([64 * 1024, 128 * 1024, 150 * 1024]);
+      expect(uploads.every((s) => s.total === 150 * 1024)).to.equal(true);
+      expect(downloads.at(-1)).to.deep.equal({ direction: 'download', bytes: 200 * 1024, total: 200 * 1024 });
+      expect(downloads.map((s) => s.bytes)).to.deep.equal([...downloads.map((s) => s.bytes)].sort((a, b) => a - b));
+    });
+  });
+
   describe('retries', () => {
     it('sends a GET again after 503s and gives the success; never sends a POST twice', async () => {
       let n = 0;

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { isObservable, Observable } from 'rxjs';
 import {
@@ -17,9 +17,10 @@ import { checkKnownOptions, choiceOption } from '../internal/validate.js';
 import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts } from './create-client.js';
 import { acceptEncoding, decompressed } from './decompress.js';
 import { digestAuthorization, digestChallenge } from './digest.js';
+import { countedUpload, ProgressCounter } from './progress.js';
 import { responseBody } from './response-body.js';
 import { resolveRetry, withRetries } from './retry.js';
-import { AbortSwitch, type Incoming, multipartBody, type Outgoing } from './transport.js';
+import { AbortSwitch, type Incoming, isFormData, multipartBody, type Outgoing } from './transport.js';
 import type { BodyAs, ClientResponse, RequestOptions } from './types.js';
 
 const optionNames = [
@@ -39,6 +40,7 @@ const optionNames = [
   'signal',
   'followRedirects',
   'retry',
+  'progress',
 ];
 
 type Params = NonNullable<RequestOptions['query']>;
@@ -119,6 +121,13 @@ function prepare(
         'body',
         `a string, Uint8Array, Observable, async iterable or Readable, got ${describe(given)}`,
       );
+  }
+
+  if (options.progress !== undefined && body !== undefined && !isFormData(body) && !isReadable(body)) {
+    const declared =
+      typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : undefined;
+    if (declared !== undefined) headers['content-length'] ??= String(declared);
+    body = countedUpload(body, new ProgressCounter(options.progress, 'upload', declared));
   }
 
   const timeouts =
@@ -209,6 +218,7 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
         const body = responseBody(stream, {
           failure: (cause) => fail(cause ?? new Error('the response ended early')),
           settled: timer !== undefined || signal !== undefined ? stop : undefined,
+          counted: progressOf(options.progress, incoming.headers['content-length']),
         });
         subscriber.next({ status: incoming.status, url: incoming.url, headers: incoming.headers, body });
         subscriber.complete();
@@ -252,6 +262,21 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
 }
 
 const redirects = new Set([301, 302, 303, 307, 308]);
+
+/** Download progress for a response, when asked for. */
+function progressOf(
+  target: RequestOptions['progress'],
+  length: string | string[] | undefined,
+): ((size: number) => void) | undefined {
+  if (target === undefined) return undefined;
+  const total = typeof length === 'string' ? Number(length) : undefined;
+  const counter = new ProgressCounter(target, 'download', Number.isFinite(total) ? total : undefined);
+  return (size) => counter.add(size);
+}
+
+function isReadable(body: unknown): body is Readable {
+  return body instanceof Readable;
+}
 
 /** A body that can be sent a second time (a streamed one cannot). */
 function replayable(body: Outgoing['body']): boolean {

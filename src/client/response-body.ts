@@ -10,6 +10,8 @@ export interface BodyHooks {
   failure: (cause?: unknown) => Error;
   /** Runs once the body has ended, failed or been let go: stops the request's timers. */
   settled?: (() => void) | undefined;
+  /** Sees the size of each chunk handed out (download progress). */
+  counted?: ((size: number) => void) | undefined;
 }
 
 /** Bodies delivered in this turn, checked together at its end: one Immediate, not one each. */
@@ -67,7 +69,14 @@ export function responseBody(stream: Readable, hooks: BodyHooks): ResponseBody {
         return;
       }
       let ended = false;
-      const onData = (chunk: Uint8Array): void => subscriber.next(chunk);
+      const { counted } = hooks;
+      const onData =
+        counted === undefined
+          ? (chunk: Uint8Array): void => subscriber.next(chunk)
+          : (chunk: Uint8Array): void => {
+              counted(chunk.byteLength);
+              subscriber.next(chunk);
+            };
       const onEnd = (): void => {
         ended = true;
         subscriber.complete();
@@ -91,7 +100,12 @@ export function responseBody(stream: Readable, hooks: BodyHooks): ResponseBody {
     () => {
       const refused = claim();
       if (refused !== undefined) return { next: () => Promise.reject(refused) };
-      return iterateReadable(stream, { destroyOnReturn: true, failure: hooks.failure });
+      const { counted } = hooks;
+      return iterateReadable(stream, {
+        destroyOnReturn: true,
+        failure: hooks.failure,
+        inspect: counted === undefined ? undefined : (chunk) => counted(chunk.byteLength),
+      });
     },
   );
 }

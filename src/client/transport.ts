@@ -54,6 +54,11 @@ export function multipartBody(fields: Record<string, MultipartField | readonly M
   return form;
 }
 
+/** True for a body made by {@link multipartBody}. */
+export function isFormData(body: unknown): body is FormData {
+  return body instanceof FormData;
+}
+
 /** What the transport needs to send a request. */
 export interface Outgoing {
   method: string;

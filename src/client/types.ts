@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import type { CookieJar } from 'tough-cookie';
 import type { RetryOptions } from './retry.js';
 import type { MultipartField } from './transport.js';
+import type { ProgressTarget } from './progress.js';
 
 /** Per-phase timeouts in milliseconds; each raises a `TimeoutError` naming its phase. */
 export interface Timeouts {
@@ -112,6 +113,11 @@ export interface RequestOptions {
   as?: BodyAs;
   /** Aborts the request (and its body) with an `AbortError`. */
   signal?: AbortSignal;
+  /**
+   * Reports upload and download progress (`{ direction, bytes, total }`, total when known) to
+   * an Observer or a function, for progress bars. A whole body is then sent in 64 KiB slices.
+   */
+  progress?: ProgressTarget;
   /** Overrides the client's `followRedirects` for this request. */
   followRedirects?: boolean | number;
   /**

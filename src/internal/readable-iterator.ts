@@ -7,7 +7,7 @@ export interface ReadableIteratorOptions {
   /** Turns a stream error, or a close before the end (no argument), into the error to raise. */
   failure: (cause?: unknown) => Error;
   /** Sees each chunk before it is handed out; may throw to fail the iteration. */
-  inspect?: (chunk: Uint8Array) => void;
+  inspect?: ((chunk: Uint8Array) => void) | undefined;
 }
 
 /**
