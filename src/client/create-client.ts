@@ -39,6 +39,8 @@ const optionNames = [
   'followRedirects',
   'sensitiveHeaders',
   'decompress',
+  'allowH2',
+  'proxy',
   'ca',
   'rejectUnauthorized',
 ];
@@ -120,8 +122,18 @@ export function createClient(options: ClientOptions = {}): Client {
     { connect: 10_000, headers: 30_000, body: 30_000, total: 0 },
     'timeout',
   );
+  const { proxy } = options;
+  if (proxy !== undefined && proxy !== 'env') {
+    try {
+      new URL(proxy);
+    } catch {
+      throw new InvalidOptionError('proxy', `a proxy URL or 'env', got ${describe(proxy)}`);
+    }
+  }
   const transport = new Transport({
     connections: integerOption(o, 'connections', 32, 1),
+    allowH2: options.allowH2 ?? false,
+    proxy,
     connectTimeout: timeouts.connect,
     ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
     rejectUnauthorized: options.rejectUnauthorized ?? true,

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, errors, FormData, request as send } from 'undici';
+import { Agent, type Dispatcher, EnvHttpProxyAgent, errors, FormData, ProxyAgent, request as send } from 'undici';
 import { AbortError, NetworkError, TimeoutError, type TimeoutPhase } from '../internal/errors.js';
 
 /**
@@ -80,6 +80,10 @@ export interface Incoming {
 /** The settings of the pool. */
 export interface PoolSettings {
   connections: number;
+  /** Speak HTTP/2 where the server offers it over TLS (ALPN). */
+  allowH2: boolean;
+  /** A proxy URL, `'env'` for HTTP_PROXY / HTTPS_PROXY / NO_PROXY, or none. */
+  proxy: string | undefined;
   connectTimeout: number;
   ca?: string | Buffer | (string | Buffer)[] | undefined;
   rejectUnauthorized: boolean;
@@ -90,13 +94,20 @@ export interface PoolSettings {
  * rxjet's typed ones.
  */
 export class Transport {
-  private readonly agent: Agent;
+  private readonly agent: Dispatcher;
 
   constructor(private readonly settings: PoolSettings) {
-    this.agent = new Agent({
+    const options = {
       connections: settings.connections,
+      allowH2: settings.allowH2,
       connect: { timeout: settings.connectTimeout, ca: settings.ca, rejectUnauthorized: settings.rejectUnauthorized },
-    });
+    };
+    this.agent =
+      settings.proxy === undefined
+        ? new Agent(options)
+        : settings.proxy === 'env'
+          ? new EnvHttpProxyAgent(options)
+          : new ProxyAgent({ ...options, uri: settings.proxy });
   }
 
   async dispatch(outgoing: Outgoing): Promise<Incoming> {

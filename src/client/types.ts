@@ -57,6 +57,16 @@ export interface ClientOptions {
    * @default true
    */
   decompress?: boolean;
+  /**
+   * Speak HTTP/2 with https servers that offer it (ALPN), HTTP/1.1 otherwise.
+   * @default false
+   */
+  allowH2?: boolean;
+  /**
+   * Send requests through a proxy: its URL (`'http://user:pass@proxy:3128'`), or `'env'` to
+   * follow HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+   */
+  proxy?: string;
   /** More headers to drop when a redirect leads to another origin. */
   sensitiveHeaders?: readonly string[];
   /** Certificate authorities to trust for https (PEM). */

@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import http2 from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { firstValueFrom } from 'rxjs';
+import { createClient, get, type Client } from '../../src/client/index.js';
+
+const run = promisify(execFile);
+
+/** A CONNECT proxy on 127.0.0.1 that remembers where it tunnelled to. */
+async function tunnelProxy(): Promise<{ url: string; server: http.Server; tunnels: string[] }> {
+  const tunnels: string[] = [];
+  const server = http.createServer((_, res) => res.writeHead(405).end());
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    tunnels.push(req.url!);
+    const [host, port] = req.url!.split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(socket).pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, tunnels };
+}
+
+describe('HTTP client transport: proxies and HTTP/2', function () {
+  this.timeout(30_000);
+  const clients: Client[] = [];
+  const servers: (http.Server | http2.Http2SecureServer)[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    for (const server of servers.splice(0)) {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('goes through a proxy given by URL, and one named by HTTP_PROXY with proxy: "env"', async () => {
+    const target = http.createServer((req, res) => res.end(`target saw ${req.url}`));
+    servers.push(target);
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+    const proxy = await tunnelProxy();
+    servers.push(proxy.server);
+
+    const viaUrl = createClient({ proxy: proxy.url });
+    clients.push(viaUrl);
+    expect((await firstValueFrom(get(viaUrl, `${targetUrl}/a`, { as: 'text' }))).body).to.equal('target saw /a');
+    expect(proxy.tunnels).to.deep.equal([new URL(targetUrl).host]);
+
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    process.env.HTTP_PROXY = proxy.url;
+    delete process.env.NO_PROXY;
+    try {
+      const viaEnv = createClient({ proxy: 'env' });
+      clients.push(viaEnv);
+      expect((await firstValueFrom(get(viaEnv, `${targetUrl}/b`, { as: 'text' }))).body).to.equal('target saw /b');
+      expect(proxy.tunnels).to.have.length(2);
+    } finally {
+      if (saved.HTTP_PROXY === undefined) delete process.env.HTTP_PROXY;
+      else process.env.HTTP_PROXY = saved.HTTP_PROXY;
+      if (saved.NO_PROXY !== undefined) process.env.NO_PROXY = saved.NO_PROXY;
+    }
+  });
+
+  it('speaks HTTP/2 with allowH2 over TLS, HTTP/1.1 without it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rxjet-h2-'));
+    let key: Buffer;
+    let cert: Buffer;
+    try {
+      await run('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ]);
+      key = await readFile(path.join(dir, 'key.pem'));
+      cert = await readFile(path.join(dir, 'cert.pem'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const server = http2.createSecureServer({ key, cert, allowHTTP1: true }, (req, res) =>
+      res.end(`HTTP/${req.httpVersion}`),
+    );
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const h2 = createClient({ allowH2: true, ca: cert });
+    const h1 = createClient({ ca: cert });
+    clients.push(h2, h1);
+    expect((await firstValueFrom(get(h2, url, { as: 'text' }))).body).to.equal('HTTP/2.0');
+    expect((await firstValueFrom(get(h1, url, { as: 'text' }))).body).to.equal('HTTP/1.1');
+  });
+
+  it('checks the proxy option at call time', () => {
+    expect(() => createClient({ proxy: 'not a url' })).to.throw('Invalid option "proxy"');
+  });
+});
