@@ -1,6 +1,11 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { serve, type Server, type ServeOptions } from '../src/server/index.js';
 
 /** Servers started by a spec, closed after each test. */
@@ -143,4 +148,19 @@ export async function settled(count: () => number, quietMs = 300, ms = 10_000): 
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   // Empty rather than absent: node copies the parent's value into a child's env that lacks it.
   return { ...process.env, ...extra, NODE_V8_COVERAGE: '' };
+}
+
+/** A self-signed certificate and key for 127.0.0.1, made with openssl for this run. */
+export async function selfSignedCertificate(): Promise<{ key: Buffer; cert: Buffer }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'rxjet-tls-'));
+  try {
+    await promisify(execFile)('openssl', [
+      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'],
+      ...['-addext', 'subjectAltName=IP:127.0.0.1'],
+      ...['-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')],
+    ]);
+    return { key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,16 +1,10 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { firstValueFrom } from 'rxjs';
 import { createClient, get, type Client } from '../../src/client/index.js';
-
-const run = promisify(execFile);
+import { selfSignedCertificate } from '../helpers.js';
 
 /** A CONNECT proxy on 127.0.0.1 that remembers where it tunnelled to. */
 async function tunnelProxy(): Promise<{ url: string; server: http.Server; tunnels: string[] }> {
@@ -72,32 +66,7 @@ describe('HTTP client transport: proxies and HTTP/2', function () {
   });
 
   it('speaks HTTP/2 with allowH2 over TLS, HTTP/1.1 without it', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'rxjet-h2-'));
-    let key: Buffer;
-    let cert: Buffer;
-    try {
-      await run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-      ]);
-      key = await readFile(path.join(dir, 'key.pem'));
-      cert = await readFile(path.join(dir, 'cert.pem'));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const { key, cert } = await selfSignedCertificate();
     const server = http2.createSecureServer({ key, cert, allowHTTP1: true }, (req, res) =>
       res.end(`HTTP/${req.httpVersion}`),
     );

@@ -1,16 +1,9 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { WebSocketServer } from 'ws';
 import { connect } from '../../src/websocket/index.js';
-import { within } from '../helpers.js';
-
-const run = promisify(execFile);
+import { selfSignedCertificate, within } from '../helpers.js';
 
 describe('WebSocket client over TLS (wss:)', function () {
   this.timeout(30_000);
@@ -20,31 +13,9 @@ describe('WebSocket client over TLS (wss:)', function () {
   let url: string;
 
   before(async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'rxjet-tls-'));
-    try {
-      // A self-signed certificate for 127.0.0.1, made for this run.
-      await run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-      ]);
-      cert = await readFile(path.join(dir, 'cert.pem'));
-      server = createServer({ key: await readFile(path.join(dir, 'key.pem')), cert });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const made = await selfSignedCertificate();
+    cert = made.cert;
+    server = createServer(made);
     wss = new WebSocketServer({ server });
     wss.on('connection', (socket) => socket.send('secure hello'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
