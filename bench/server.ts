@@ -13,15 +13,10 @@
  * Env:   BENCH_ROUNDS (default 5), BENCH_SECONDS per run (default 3), BENCH_WARMUP seconds (default 2),
  *        BENCH_CONNECTIONS (default 50)
  */
-import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-
-const BODY = 'hello world';
-const CHILD_FLAG = '--bench-child';
+import * as lib from './lib.js';
 
 const contenders = [
   { id: 'node', label: 'node:http' },
@@ -30,10 +25,6 @@ const contenders = [
 ] as const;
 
 type ContenderId = (typeof contenders)[number]['id'];
-
-interface ReadyMessage {
-  port: number;
-}
 
 interface Sample {
   requestsPerSecond: number;
@@ -51,90 +42,31 @@ interface LoadGenerator {
 // ---------------------------------------------------------------------------------------------------------------
 
 async function runChild(id: ContenderId): Promise<void> {
-  // Exit as soon as the parent goes away, however it ends.
-  process.on('disconnect', () => process.exit(0));
-  let port: number;
   if (id === 'node') {
-    const { createServer } = await import('node:http');
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(BODY);
-    });
-    port = await new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        if (address === null || typeof address === 'string') reject(new Error('no port'));
-        else resolve(address.port);
-      });
-    });
-  } else {
-    // The built package, as users run it (npm run bench builds first).
-    const { serve } = await import('../dist/server/index.js');
-    const { of } = await import('rxjs');
-    const server =
-      id === 'rxjet'
-        ? await serve({
-            port: 0,
-            host: '127.0.0.1',
-            handler: () => ({ headers: { 'content-type': 'text/plain' }, body: BODY }),
-          })
-        : await serve({
-            port: 0,
-            host: '127.0.0.1',
-            handler: () => of({ headers: { 'content-type': 'text/plain' }, body: BODY }),
-          });
-    port = server.port;
+    lib.sendReady((await lib.startHelloServer()).port);
+    return;
   }
-  const ready: ReadyMessage = { port };
-  process.send?.(ready);
+  // The built package, as users run it (npm run bench builds first).
+  const { serve } = await import('../dist/server/index.js');
+  const { of } = await import('rxjs');
+  const server =
+    id === 'rxjet'
+      ? await serve({
+          port: 0,
+          host: '127.0.0.1',
+          handler: () => ({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO }),
+        })
+      : await serve({
+          port: 0,
+          host: '127.0.0.1',
+          handler: () => of({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO }),
+        });
+  lib.sendReady(server.port);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parent: start the servers, drive the load, report.
 // ---------------------------------------------------------------------------------------------------------------
-
-function envInt(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-const children = new Set<ChildProcess>();
-
-function killChildren(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  children.clear();
-}
-
-function startServer(id: ContenderId): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG, id], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  children.add(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${id} server did not start within 30 s`)), 30_000);
-    child.once('message', (message: ReadyMessage) => {
-      clearTimeout(timer);
-      resolve({ child, port: message.port });
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${id} server exited early (code ${code ?? 'none'}, signal ${signal ?? 'none'})`));
-    });
-  });
-}
 
 /** One plain request, to make sure a server answers what it should before it is measured. */
 function check(url: string): Promise<void> {
@@ -144,7 +76,7 @@ function check(url: string): Promise<void> {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
       res.on('end', () => {
-        if (res.statusCode === 200 && text === BODY) resolve();
+        if (res.statusCode === 200 && text === lib.HELLO) resolve();
         else reject(new Error(`${url} answered ${res.statusCode ?? '?'} ${JSON.stringify(text)}`));
       });
       res.on('error', reject);
@@ -154,25 +86,17 @@ function check(url: string): Promise<void> {
   });
 }
 
-function exec(file: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${file} failed: ${error.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
-
 function onPath(command: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile('sh', ['-c', `command -v ${command}`], (error) => resolve(error === null));
-  });
+  return lib.exec('sh', ['-c', `command -v ${command}`]).then(
+    () => true,
+    () => false,
+  );
 }
 
 const wrk: LoadGenerator = {
   name: 'wrk',
   async run(url, seconds, connections) {
-    const out = await exec('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `${url}/`], (seconds + 30) * 1000);
+    const out = await lib.exec('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `${url}/`], (seconds + 30) * 1000);
     const rate = /^Requests\/sec:\s+([\d.]+)/m.exec(out)?.[1];
     if (rate === undefined) throw new Error(`could not read Requests/sec from wrk:\n${out}`);
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
@@ -186,7 +110,7 @@ function autocannon(bin: string): LoadGenerator {
   return {
     name: 'autocannon',
     async run(url, seconds, connections) {
-      const out = await exec(
+      const out = await lib.exec(
         bin,
         ['-j', '-c', String(connections), '-d', String(seconds), `${url}/`],
         (seconds + 30) * 1000,
@@ -209,17 +133,9 @@ async function pickLoadGenerator(): Promise<LoadGenerator | undefined> {
   return undefined;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 async function runParent(): Promise<void> {
-  const rounds = envInt('BENCH_ROUNDS', 5, 1);
-  const seconds = envInt('BENCH_SECONDS', 3, 1);
-  const warmup = envInt('BENCH_WARMUP', 2, 0);
-  const connections = envInt('BENCH_CONNECTIONS', 50, 1);
+  const bench = lib.settings();
+  const { rounds, seconds, warmup, connections } = bench;
 
   const generator = await pickLoadGenerator();
   if (generator === undefined) {
@@ -236,7 +152,7 @@ async function runParent(): Promise<void> {
       `, ${warmup} s warm-up (about ${estimate} s)`,
   );
 
-  const servers = await Promise.all(contenders.map((c) => startServer(c.id)));
+  const servers = await Promise.all(contenders.map((c) => lib.startChild(import.meta.url, `${c.id} server`, [c.id])));
   const urls = servers.map((s) => `http://127.0.0.1:${s.port}`);
   for (const url of urls) await check(url);
 
@@ -244,42 +160,27 @@ async function runParent(): Promise<void> {
     for (const url of urls) await generator.run(url, warmup, connections);
   }
 
-  const samples: Sample[][] = contenders.map(() => []);
-  for (let round = 1; round <= rounds; round++) {
-    const line: string[] = [];
-    for (const [i, contender] of contenders.entries()) {
-      const sample = await generator.run(urls[i]!, seconds, connections);
-      samples[i]!.push(sample);
-      line.push(`${contender.label} ${Math.round(sample.requestsPerSecond)}`);
-    }
-    console.log(`  round ${round}/${rounds}: ${line.join(', ')}`);
-  }
+  const samples = await lib.measureRounds(
+    contenders,
+    rounds,
+    (i) => generator.run(urls[i]!, seconds, connections),
+    (sample) => sample.requestsPerSecond,
+  );
 
-  const medians = samples.map((s) => median(s.map((x) => x.requestsPerSecond)));
-  const baseline = medians[0]!;
+  const medians = samples.map((s) => lib.median(s.map((x) => x.requestsPerSecond)));
   const results = contenders.map((contender, i) => ({
     id: contender.id,
     label: contender.label,
     medianRequestsPerSecond: Math.round(medians[i]!),
-    ratio: Number((medians[i]! / baseline).toFixed(3)),
+    ratio: lib.ratio(medians[i]!, medians[0]!),
     samples: samples[i]!.map((s) => Math.round(s.requestsPerSecond)),
-    errors: samples[i]!.reduce((sum, s) => sum + s.errors, 0),
+    errors: lib.totalErrors(samples[i]!),
   }));
 
-  const meta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    loadGenerator: generator.name,
-    connections,
-    rounds,
-    seconds,
-    warmup,
-  };
+  const meta = { ...lib.machine(), loadGenerator: generator.name, ...bench };
 
-  const rows = [
+  lib.printMachine(meta);
+  lib.printTable([
     ['contender', 'median req/s', 'vs node:http', 'errors'],
     ...results.map((r) => [
       r.label,
@@ -287,41 +188,10 @@ async function runParent(): Promise<void> {
       `${r.ratio.toFixed(2)}x`,
       String(r.errors),
     ]),
-  ];
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  const format = (row: string[]): string =>
-    row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  ');
-  console.log();
-  console.log(`Node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs (${meta.cpuModel}), ${meta.date}`);
-  console.log(format(rows[0]!));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows.slice(1)) console.log(format(row));
+  ]);
   if (results.some((r) => r.errors > 0)) console.log('\nWarning: some runs had errors or non-2xx responses.');
 
-  const dir = new URL('./results/', import.meta.url);
-  await mkdir(dir, { recursive: true });
-  const file = new URL('server-latest.json', dir);
-  await writeFile(file, `${JSON.stringify({ ...meta, results }, null, 2)}\n`);
-  console.log(`\nWritten to ${fileURLToPath(file).replace(`${process.cwd()}/`, '')}`);
+  await lib.writeResults('server', { ...meta, results });
 }
 
-if (process.argv[2] === CHILD_FLAG) {
-  const id = process.argv[3];
-  if (!contenders.some((c) => c.id === id)) throw new Error(`unknown contender ${String(id)}`);
-  await runChild(id as ContenderId);
-} else {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      killChildren();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-  try {
-    await runParent();
-  } catch (error) {
-    console.error(error);
-    process.exitCode = 1;
-  } finally {
-    killChildren();
-  }
-}
+await lib.main((args) => runChild(lib.contenderId(contenders, args[0])), runParent);

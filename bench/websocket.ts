@@ -20,16 +20,12 @@
  * Env:   BENCH_ROUNDS (default 5), BENCH_SECONDS per run (default 3), BENCH_WARMUP seconds (default 2),
  *        BENCH_CONNECTIONS (default 50), BENCH_IDLE connections (default 5000; needs as many open files per process)
  */
-import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import * as lib from './lib.js';
 
 /** The echoed message: 32 bytes of text. */
 const MESSAGE = Buffer.from('rxjet websocket benchmark 32 B!!');
-const CHILD_FLAG = '--bench-child';
 /** Idle connections opened at a time. */
 const BATCH = 200;
 
@@ -40,22 +36,6 @@ const contenders = [
 
 type ContenderId = (typeof contenders)[number]['id'];
 
-interface ReadyMessage {
-  type: 'ready';
-  port: number;
-}
-
-/** Parent to child: report memory after a GC (`measure`), or CPU time used so far (`cpu`). */
-interface RequestMessage {
-  type: 'measure' | 'cpu';
-}
-
-interface CpuMessage {
-  type: 'cpu';
-  /** User plus system CPU time of the server process so far, in microseconds. */
-  micros: number;
-}
-
 interface Memory {
   rss: number;
   heapUsed: number;
@@ -63,13 +43,12 @@ interface Memory {
   arrayBuffers: number;
 }
 
+/** The answer to a `measure` request. */
 interface MemoryMessage extends Memory {
   type: 'memory';
   /** Connections the server holds open, as it counts them. */
   connections: number;
 }
-
-type ChildMessage = ReadyMessage | MemoryMessage | CpuMessage;
 
 interface EchoSample {
   roundTripsPerSecond: number;
@@ -80,27 +59,21 @@ interface EchoSample {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Child: one server, reporting its port and, when asked, its memory over IPC.
+// Child: one server, reporting its port and, when asked, its memory or CPU time over IPC.
 // ---------------------------------------------------------------------------------------------------------------
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function measureMemory(openConnections: () => Promise<number>): Promise<MemoryMessage> {
   const gc = globalThis.gc;
   if (gc === undefined) throw new Error('the server process needs --expose-gc');
   for (let i = 0; i < 3; i++) {
     gc();
-    await delay(50);
+    await lib.delay(50);
   }
   const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
   return { type: 'memory', rss, heapUsed, external, arrayBuffers, connections: await openConnections() };
 }
 
 async function runChild(id: ContenderId): Promise<void> {
-  // Exit as soon as the parent goes away, however it ends.
-  process.on('disconnect', () => process.exit(0));
   let port: number;
   let openConnections: () => Promise<number>;
   if (id === 'ws') {
@@ -108,14 +81,7 @@ async function runChild(id: ContenderId): Promise<void> {
     wss.on('connection', (ws) => {
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     });
-    port = await new Promise<number>((resolve, reject) => {
-      wss.once('error', reject);
-      wss.once('listening', () => {
-        const address = wss.address();
-        if (address === null || typeof address === 'string') reject(new Error('no port'));
-        else resolve(address.port);
-      });
-    });
+    port = await lib.listeningPort(wss);
     openConnections = () => Promise.resolve(wss.clients.size);
   } else {
     // The built package, as users run it (build first).
@@ -127,115 +93,26 @@ async function runChild(id: ContenderId): Promise<void> {
         server.node.getConnections((error, count) => (error ? reject(error) : resolve(count))),
       );
   }
-  process.on('message', (message: RequestMessage) => {
-    if (message.type === 'cpu') {
-      const { user, system } = process.cpuUsage();
-      const cpu: CpuMessage = { type: 'cpu', micros: user + system };
-      process.send?.(cpu);
-      return;
-    }
-    measureMemory(openConnections).then(
-      (memory) => process.send?.(memory),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  });
-  const ready: ReadyMessage = { type: 'ready', port };
-  process.send?.(ready);
+  lib.answerRequests({ cpu: lib.cpuTime, measure: () => measureMemory(openConnections) });
+  lib.sendReady(port);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parent: start the servers, drive the load, report.
 // ---------------------------------------------------------------------------------------------------------------
 
-function envInt(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-const children = new Set<ChildProcess>();
-
-function killChild(child: ChildProcess): void {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children.delete(child);
-}
-
-function killChildren(): void {
-  for (const child of children) killChild(child);
-}
-
-function startServer(id: ContenderId): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG, id], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  children.add(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${id} server did not start within 30 s`)), 30_000);
-    const onMessage = (message: ChildMessage): void => {
-      if (message.type !== 'ready') return;
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      resolve({ child, port: message.port });
-    };
-    child.on('message', onMessage);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${id} server exited early (code ${code ?? 'none'}, signal ${signal ?? 'none'})`));
-    });
-  });
-}
-
-/** Asks a server process for its memory after a forced GC, or for the CPU time it has used. */
-function ask(child: ChildProcess, type: 'measure'): Promise<MemoryMessage>;
-function ask(child: ChildProcess, type: 'cpu'): Promise<CpuMessage>;
-function ask(child: ChildProcess, type: RequestMessage['type']): Promise<ChildMessage> {
-  const answer = type === 'measure' ? 'memory' : 'cpu';
-  return new Promise((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`the server did not report its ${answer} within 30 s`));
-    }, 30_000);
-    const onMessage = (message: ChildMessage): void => {
-      if (message.type !== answer) return;
-      done();
-      resolve(message);
-    };
-    const onExit = (): void => {
-      done();
-      reject(new Error(`the server exited before reporting its ${answer}`));
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-    const request: RequestMessage = { type };
-    child.send(request);
-  });
+/** A server process of its own for a contender, with --expose-gc so that it can measure its memory. */
+function startServer(id: ContenderId): Promise<lib.ChildServer> {
+  return lib.startChild(import.meta.url, `${id} server`, [id], ['--expose-gc']);
 }
 
 /** The open-files limit of this process (its children inherit it). */
-function openFilesLimit(): Promise<number> {
-  return new Promise((resolve) => {
-    execFile('sh', ['-c', 'ulimit -n'], (error, stdout) => {
-      const text = stdout.trim();
-      resolve(error !== null || text === 'unlimited' ? Infinity : Number(text) || Infinity);
-    });
-  });
+async function openFilesLimit(): Promise<number> {
+  const text = await lib.exec('sh', ['-c', 'ulimit -n']).then(
+    (stdout) => stdout.trim(),
+    () => 'unlimited',
+  );
+  return text === 'unlimited' ? Infinity : Number(text) || Infinity;
 }
 
 function emfileHelp(connections: number): string {
@@ -315,11 +192,7 @@ function isEcho(data: RawData, isBinary: boolean): boolean {
 }
 
 /** Echo round trips per second over `connections` clients, one message in flight on each. */
-async function echo(
-  server: { child: ChildProcess; port: number },
-  seconds: number,
-  connections: number,
-): Promise<EchoSample> {
+async function echo(server: lib.ChildServer, seconds: number, connections: number): Promise<EchoSample> {
   const sockets = await connectMany(`ws://127.0.0.1:${server.port}`, connections, BATCH);
   let running = true;
   let roundTrips = 0;
@@ -334,26 +207,20 @@ async function echo(
     ws.on('error', () => running && errors++);
     ws.on('close', () => running && errors++);
   }
-  const cpuBefore = await ask(server.child, 'cpu');
+  const cpuBefore = await lib.askCpu(server.child);
   const start = performance.now();
   for (const ws of sockets) ws.send(MESSAGE, { binary: false });
-  await delay(seconds * 1000);
+  await lib.delay(seconds * 1000);
   running = false;
   const elapsed = (performance.now() - start) / 1000;
   const counted = roundTrips;
-  const cpuAfter = await ask(server.child, 'cpu');
+  const cpuAfter = await lib.askCpu(server.child);
   await closeAll(sockets);
   return {
     roundTripsPerSecond: counted / elapsed,
-    serverMicrosPerRoundTrip: counted === 0 ? 0 : (cpuAfter.micros - cpuBefore.micros) / counted,
+    serverMicrosPerRoundTrip: counted === 0 ? 0 : (cpuAfter - cpuBefore) / counted,
     errors,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface IdleResult {
@@ -372,11 +239,11 @@ interface IdleResult {
 async function idleMemory(contender: (typeof contenders)[number], connections: number): Promise<IdleResult> {
   const { child, port } = await startServer(contender.id);
   try {
-    await delay(200);
-    const before = await ask(child, 'measure');
+    await lib.delay(200);
+    const before = await lib.ask<MemoryMessage>(child, 'measure', 'memory');
     const sockets = await connectMany(`ws://127.0.0.1:${port}`, connections, BATCH);
-    await delay(500);
-    const after = await ask(child, 'measure');
+    await lib.delay(500);
+    const after = await lib.ask<MemoryMessage>(child, 'measure', 'memory');
     for (const ws of sockets) ws.terminate();
     const strip = ({ rss, heapUsed, external, arrayBuffers }: Memory): Memory => ({
       rss,
@@ -395,23 +262,14 @@ async function idleMemory(contender: (typeof contenders)[number], connections: n
       heapPerConnection: Math.round((after.heapUsed - before.heapUsed) / connections),
     };
   } finally {
-    killChild(child);
+    lib.killChild(child);
   }
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  const format = (row: string[]): string =>
-    row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  ');
-  return [format(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(format)];
-}
-
 async function runParent(): Promise<void> {
-  const rounds = envInt('BENCH_ROUNDS', 5, 1);
-  const seconds = envInt('BENCH_SECONDS', 3, 1);
-  const warmup = envInt('BENCH_WARMUP', 2, 0);
-  const connections = envInt('BENCH_CONNECTIONS', 50, 1);
-  const idle = envInt('BENCH_IDLE', 5000, 1);
+  const bench = lib.settings();
+  const { rounds, seconds, warmup, connections } = bench;
+  const idle = lib.envInt('BENCH_IDLE', 5000, 1);
 
   // This process holds every client socket and each server process every server socket; both inherit this limit.
   const limit = await openFilesLimit();
@@ -430,14 +288,7 @@ async function runParent(): Promise<void> {
   );
 
   // Whatever happens, do not outlive the run by much.
-  setTimeout(
-    () => {
-      console.error('The benchmark took far longer than expected: stopping.');
-      killChildren();
-      process.exit(1);
-    },
-    (estimate * 2 + 120) * 1000,
-  ).unref();
+  lib.watchdog(estimate * 2 + 120);
 
   // 1. Echo round trips.
   const servers = await Promise.all(contenders.map((c) => startServer(c.id)));
@@ -450,30 +301,26 @@ async function runParent(): Promise<void> {
     for (const server of servers) await echo(server, warmup, connections);
   }
 
-  const samples: EchoSample[][] = contenders.map(() => []);
-  for (let round = 1; round <= rounds; round++) {
-    const line: string[] = [];
-    for (const [i, contender] of contenders.entries()) {
-      const sample = await echo(servers[i]!, seconds, connections);
-      samples[i]!.push(sample);
-      line.push(`${contender.label} ${Math.round(sample.roundTripsPerSecond)}`);
-    }
-    console.log(`  round ${round}/${rounds}: ${line.join(', ')}`);
-  }
-  for (const { child } of servers) killChild(child);
+  const samples = await lib.measureRounds(
+    contenders,
+    rounds,
+    (i) => echo(servers[i]!, seconds, connections),
+    (sample) => sample.roundTripsPerSecond,
+  );
+  for (const { child } of servers) lib.killChild(child);
 
-  const medians = samples.map((s) => median(s.map((x) => x.roundTripsPerSecond)));
-  const cpuMedians = samples.map((s) => median(s.map((x) => x.serverMicrosPerRoundTrip)));
+  const medians = samples.map((s) => lib.median(s.map((x) => x.roundTripsPerSecond)));
+  const cpuMedians = samples.map((s) => lib.median(s.map((x) => x.serverMicrosPerRoundTrip)));
   const echoResults = contenders.map((contender, i) => ({
     id: contender.id,
     label: contender.label,
     medianRoundTripsPerSecond: Math.round(medians[i]!),
-    ratio: Number((medians[i]! / medians[0]!).toFixed(3)),
+    ratio: lib.ratio(medians[i]!, medians[0]!),
     medianServerMicrosPerRoundTrip: Number(cpuMedians[i]!.toFixed(2)),
-    cpuRatio: Number((cpuMedians[i]! / cpuMedians[0]!).toFixed(3)),
+    cpuRatio: lib.ratio(cpuMedians[i]!, cpuMedians[0]!),
     samples: samples[i]!.map((s) => Math.round(s.roundTripsPerSecond)),
     serverMicrosPerRoundTrip: samples[i]!.map((s) => Number(s.serverMicrosPerRoundTrip.toFixed(2))),
-    errors: samples[i]!.reduce((sum, s) => sum + s.errors, 0),
+    errors: lib.totalErrors(samples[i]!),
   }));
 
   // 2. Memory per idle connection, one fresh server process each.
@@ -488,30 +335,17 @@ async function runParent(): Promise<void> {
   const baseIdle = idleResults[0]!;
   const idleWithRatios = idleResults.map((r) => ({
     ...r,
-    rssRatio: Number((r.rssPerConnection / baseIdle.rssPerConnection).toFixed(3)),
-    heapRatio: Number((r.heapPerConnection / baseIdle.heapPerConnection).toFixed(3)),
+    rssRatio: lib.ratio(r.rssPerConnection, baseIdle.rssPerConnection),
+    heapRatio: lib.ratio(r.heapPerConnection, baseIdle.heapPerConnection),
   }));
 
-  const meta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    messageBytes: MESSAGE.byteLength,
-    connections,
-    rounds,
-    seconds,
-    warmup,
-    idleConnections: idle,
-  };
+  const meta = { ...lib.machine(), messageBytes: MESSAGE.byteLength, ...bench, idleConnections: idle };
 
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
-  console.log();
-  console.log(`Node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs (${meta.cpuModel}), ${meta.date}`);
+  lib.printMachine(meta);
   console.log();
   console.log(`Echo, ${connections} connections, ${meta.messageBytes}-byte text messages, one in flight each`);
-  const echoRows = [
+  lib.printTable([
     ['contender', 'median round trips/s', 'vs ws', 'server CPU/round trip', 'vs ws', 'errors'],
     ...echoResults.map((r) => [
       r.label,
@@ -521,11 +355,10 @@ async function runParent(): Promise<void> {
       `${r.cpuRatio.toFixed(2)}x`,
       String(r.errors),
     ]),
-  ];
-  for (const line of table(echoRows)) console.log(line);
+  ]);
   console.log();
   console.log(`Memory per idle connection, ${idle} connections, after a forced GC`);
-  const idleRows = [
+  lib.printTable([
     ['contender', 'RSS/conn', 'vs ws', 'heap/conn', 'vs ws', 'open on server'],
     ...idleWithRatios.map((r) => [
       r.label,
@@ -535,39 +368,17 @@ async function runParent(): Promise<void> {
       `${r.heapRatio.toFixed(2)}x`,
       String(r.openOnServer),
     ]),
-  ];
-  for (const line of table(idleRows)) console.log(line);
+  ]);
   if (echoResults.some((r) => r.errors > 0)) console.log('\nWarning: some echo runs had errors.');
   if (idleResults.some((r) => r.openOnServer !== idle)) {
     console.log('\nWarning: a server did not count every idle connection as open.');
   }
 
-  const dir = new URL('./results/', import.meta.url);
-  await mkdir(dir, { recursive: true });
-  const file = new URL('websocket-latest.json', dir);
-  await writeFile(file, `${JSON.stringify({ ...meta, echo: echoResults, idle: idleWithRatios }, null, 2)}\n`);
-  console.log(`\nWritten to ${fileURLToPath(file).replace(`${process.cwd()}/`, '')}`);
+  await lib.writeResults('websocket', { ...meta, echo: echoResults, idle: idleWithRatios });
 }
 
-if (process.argv[2] === CHILD_FLAG) {
-  const id = process.argv[3];
-  if (!contenders.some((c) => c.id === id)) throw new Error(`unknown contender ${String(id)}`);
-  await runChild(id as ContenderId);
-} else {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      killChildren();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-  try {
-    await runParent();
-  } catch (error) {
-    console.error(error instanceof Error && error.message.startsWith('Out of file') ? error.message : error);
-    process.exitCode = 1;
-  } finally {
-    killChildren();
-  }
-  // Sockets the servers' deaths left behind must not keep this process alive.
-  process.exit();
-}
+await lib.main(
+  (args) => runChild(lib.contenderId(contenders, args[0])),
+  runParent,
+  (error) => (error instanceof Error && error.message.startsWith('Out of file') ? error.message : error),
+);

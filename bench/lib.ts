@@ -1,0 +1,352 @@
+/**
+ * What the benchmark scripts share: a server per child process and the IPC with it, killing the children whatever
+ * happens, the BENCH_* settings, alternating rounds, medians, tables and the results files.
+ */
+import { execFile, fork, type ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+/** The first argument of a forked script, telling it to run its server instead of the benchmark. */
+const CHILD_FLAG = '--bench-child';
+
+/** The body of the hello-world servers, so that a script can check what it reads. */
+export const HELLO = 'hello world';
+
+/** A child's first message, so that the parent knows where its server listens. */
+interface ReadyMessage {
+  type: 'ready';
+  port: number;
+}
+
+/** A child's answer to a `cpu` request, so that the parent can tell what a server spent on a run. */
+interface CpuMessage {
+  type: 'cpu';
+  /** User plus system CPU time of the server process so far, in microseconds. */
+  micros: number;
+}
+
+/** A server running in a child process, as the parent knows it. */
+export interface ChildServer {
+  child: ChildProcess;
+  port: number;
+}
+
+/** The settings every benchmark reads, so that they have the same names and defaults everywhere. */
+interface Settings {
+  connections: number;
+  rounds: number;
+  seconds: number;
+  warmup: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings and the entry point.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Reads a whole-number BENCH_* setting, so that a mistyped value fails loudly instead of being ignored. */
+export function envInt(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Reads the common settings, in the order of the results files' keys, so that every script has the same defaults. */
+export function settings(): Settings {
+  const rounds = envInt('BENCH_ROUNDS', 5, 1);
+  const seconds = envInt('BENCH_SECONDS', 3, 1);
+  const warmup = envInt('BENCH_WARMUP', 2, 0);
+  const connections = envInt('BENCH_CONNECTIONS', 50, 1);
+  return { connections, rounds, seconds, warmup };
+}
+
+/** Checks a forked child's contender id, so that a child never serves something the parent did not ask for. */
+export function contenderId<C extends { id: string }>(contenders: readonly C[], id: string | undefined): C['id'] {
+  if (!contenders.some((c) => c.id === id)) throw new Error(`unknown contender ${String(id)}`);
+  return id as C['id'];
+}
+
+/** Runs a script as the child startChild forked (with its arguments) or else as the parent, killing its children. */
+export async function main(
+  runChild: (args: string[]) => Promise<void>,
+  runParent: () => Promise<void>,
+  describeError: (error: unknown) => unknown = (error) => error,
+): Promise<void> {
+  if (process.argv[2] === CHILD_FLAG) {
+    // Exit as soon as the parent goes away, however it ends.
+    process.on('disconnect', () => process.exit(0));
+    await runChild(process.argv.slice(3));
+    return;
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killChildren();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+  try {
+    await runParent();
+  } catch (error) {
+    console.error(describeError(error));
+    process.exitCode = 1;
+  } finally {
+    killChildren();
+  }
+  // Sockets the servers' deaths left behind must not keep this process alive.
+  process.exit();
+}
+
+/** Stops the whole run if it takes far longer than `seconds`, so that a stuck benchmark does not run forever. */
+export function watchdog(seconds: number): void {
+  setTimeout(() => {
+    console.error('The benchmark took far longer than expected: stopping.');
+    killChildren();
+    process.exit(1);
+  }, seconds * 1000).unref();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parent side: child processes and IPC.
+// ---------------------------------------------------------------------------------------------------------------
+
+const children = new Set<ChildProcess>();
+
+/** Kills one child, so that a server no longer measured does not disturb the next measurements. */
+export function killChild(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.delete(child);
+}
+
+/** Kills every child still running, so that no server outlives the benchmark. */
+function killChildren(): void {
+  for (const child of children) killChild(child);
+}
+
+/**
+ * Forks `script` (an import.meta.url) as a child running its server and waits for its port, so that each server has
+ * a process and a core of its own; `name` names the server in errors, `execArgv` comes before `--import tsx`.
+ */
+export function startChild(
+  script: string,
+  name: string,
+  args: string[] = [],
+  execArgv: string[] = [],
+): Promise<ChildServer> {
+  const child = fork(fileURLToPath(script), [CHILD_FLAG, ...args], {
+    execArgv: [...execArgv, '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
+    const onMessage = (message: { type: string }): void => {
+      if (message.type !== 'ready') return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve({ child, port: (message as ReadyMessage).port });
+    };
+    child.on('message', onMessage);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited early (code ${code ?? 'none'}, signal ${signal ?? 'none'})`));
+    });
+  });
+}
+
+/** Sends a child the request `request` and waits for its answer of type `answer`, to query a running server. */
+export function ask<T extends { type: string }>(
+  child: ChildProcess,
+  request: string,
+  answer: T['type'],
+  what: string = answer,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`the server did not report its ${what} within 30 s`));
+    }, 30_000);
+    const onMessage = (message: { type: string }): void => {
+      if (message.type !== answer) return;
+      done();
+      resolve(message as T);
+    };
+    const onExit = (): void => {
+      done();
+      reject(new Error(`the server exited before reporting its ${what}`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.send({ type: request });
+  });
+}
+
+/** Asks a child for the CPU time it has used so far, in microseconds, to tell what its server spent on a run. */
+export async function askCpu(child: ChildProcess): Promise<number> {
+  return (await ask<CpuMessage>(child, 'cpu', 'cpu', 'CPU time')).micros;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child side: servers and answers.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Tells the parent the port of the child's server, the message startChild waits for. */
+export function sendReady(port: number): void {
+  const ready: ReadyMessage = { type: 'ready', port };
+  process.send?.(ready);
+}
+
+/** Answers the parent's requests by type in a child (ignoring others), so that the parent can query its server. */
+export function answerRequests(answers: Record<string, () => object | Promise<object>>): void {
+  process.on('message', (message: { type: string }) => {
+    const answer = answers[message.type];
+    if (answer === undefined) return;
+    Promise.resolve()
+      .then(answer)
+      .then(
+        (reply) => process.send?.(reply),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
+  });
+}
+
+/** The CPU time this process has used so far, the answer to a `cpu` request. */
+export function cpuTime(): CpuMessage {
+  const { user, system } = process.cpuUsage();
+  return { type: 'cpu', micros: user + system };
+}
+
+/** Waits until a node:http or ws server listens and returns its port, since both are asked for port 0. */
+export function listeningPort(server: EventEmitter & { address(): AddressInfo | string | null }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') reject(new Error('no port'));
+      else resolve(address.port);
+    });
+  });
+}
+
+/** Starts a bare node:http server answering HELLO as text/plain: a contender for servers, the server for clients. */
+export async function startHelloServer(): Promise<{ server: Server; port: number }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(HELLO);
+  });
+  server.listen(0, '127.0.0.1');
+  return { server, port: await listeningPort(server) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measuring and reporting.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Resolves after `ms` milliseconds, to let a run or the servers settle. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Runs a program (with an optional time limit, 0 for none) and resolves with its output, to drive external tools. */
+export function exec(file: string, args: string[], timeoutMs = 0): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${file} failed: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/**
+ * Measures the contenders in alternating rounds (A B C A B C ...), printing each round's `rate`s, so that a change
+ * in the machine's load affects them all alike; returns each contender's samples.
+ */
+export async function measureRounds<S>(
+  contenders: readonly { label: string }[],
+  rounds: number,
+  measure: (index: number) => Promise<S>,
+  rate: (sample: S) => number,
+): Promise<S[][]> {
+  const samples: S[][] = contenders.map(() => []);
+  for (let round = 1; round <= rounds; round++) {
+    const line: string[] = [];
+    for (const [i, contender] of contenders.entries()) {
+      const sample = await measure(i);
+      samples[i]!.push(sample);
+      line.push(`${contender.label} ${Math.round(rate(sample))}`);
+    }
+    console.log(`  round ${round}/${rounds}: ${line.join(', ')}`);
+  }
+  return samples;
+}
+
+/** The median of some samples, which one disturbed run moves less than the mean. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A figure relative to the baseline's, to three decimals, as every results file records it. */
+export function ratio(value: number, baseline: number): number {
+  return Number((value / baseline).toFixed(3));
+}
+
+/** The errors of all of a contender's samples, reported beside its figures. */
+export function totalErrors(samples: readonly { errors: number }[]): number {
+  return samples.reduce((sum, s) => sum + s.errors, 0);
+}
+
+/** Where and when the run happened, recorded first in every results file. */
+export function machine(): { date: string; node: string; platform: string; cpus: number; cpuModel: string } {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+  };
+}
+
+/** Prints the line describing the machine, after a blank one, above the tables. */
+export function printMachine(meta: ReturnType<typeof machine>): void {
+  console.log();
+  console.log(`Node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs (${meta.cpuModel}), ${meta.date}`);
+}
+
+/** Prints rows as a table: a header, a rule, the first column left-aligned and the others right-aligned. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  const format = (row: string[]): string =>
+    row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  ');
+  console.log(format(rows[0]!));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows.slice(1)) console.log(format(row));
+}
+
+/** Writes a run's figures to bench/results/<name>-latest.json, so that runs can be compared and kept. */
+export async function writeResults(name: string, data: object): Promise<void> {
+  const dir = new URL('./results/', import.meta.url);
+  await mkdir(dir, { recursive: true });
+  const file = new URL(`${name}-latest.json`, dir);
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+  console.log(`\nWritten to ${fileURLToPath(file).replace(`${process.cwd()}/`, '')}`);
+}
