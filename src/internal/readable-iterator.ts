@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Subscriber, TeardownLogic } from 'rxjs';
 
 /** What {@link iterateReadable} does at the edges. */
 export interface ReadableIteratorOptions {
@@ -65,11 +66,9 @@ export function iterateReadable(stream: Readable, options: ReadableIteratorOptio
     if (!ended) error ??= options.failure();
     settle();
   };
-  // Lets go of the stream: ours is destroyed, a borrowed one is drained to nowhere.
   function release(): void {
     detach();
-    if (options.destroyOnReturn) stream.destroy();
-    else if (!ended) stream.resume();
+    letGo(stream, options, ended);
   }
   function detach(): void {
     stream.off('data', onData);
@@ -89,7 +88,7 @@ export function iterateReadable(stream: Readable, options: ReadableIteratorOptio
           ended = true;
           return Promise.resolve({ value: undefined, done: true });
         }
-        if (stream.destroyed) return Promise.reject((error = options.failure()));
+        if (stream.destroyed) return Promise.reject((error = options.failure(stream.errored ?? undefined)));
         stream.on('data', onData);
         stream.on('end', onEnd);
         stream.on('error', onError);
@@ -112,5 +111,70 @@ export function iterateReadable(stream: Readable, options: ReadableIteratorOptio
     [Symbol.asyncIterator]() {
       return this;
     },
+  };
+}
+
+/** Lets go of a stream read no further: ours is destroyed, a borrowed one is drained to nowhere. */
+function letGo(stream: Readable, options: ReadableIteratorOptions, ended: boolean): void {
+  if (options.destroyOnReturn) stream.destroy();
+  else if (!ended) stream.resume();
+}
+
+/**
+ * The push twin of {@link iterateReadable}: hands a Readable's chunks to a subscriber as they
+ * come, with the same edges (`failure`, `inspect`, and letting go of the stream when the
+ * subscriber leaves before the end).
+ */
+export function subscribeReadable(
+  stream: Readable,
+  subscriber: Subscriber<Uint8Array>,
+  options: ReadableIteratorOptions,
+): TeardownLogic {
+  if (stream.readableEnded) {
+    subscriber.complete();
+    return;
+  }
+  if (stream.destroyed) {
+    subscriber.error(options.failure(stream.errored ?? undefined));
+    return;
+  }
+  let ended = false;
+  const onData = (chunk: Uint8Array): void => {
+    try {
+      options.inspect?.(chunk);
+    } catch (error) {
+      detach();
+      letGo(stream, options, ended);
+      subscriber.error(error);
+      return;
+    }
+    subscriber.next(chunk);
+  };
+  const onEnd = (): void => {
+    ended = true;
+    detach();
+    subscriber.complete();
+  };
+  const onError = (cause: unknown): void => {
+    detach();
+    subscriber.error(options.failure(cause));
+  };
+  const onClose = (): void => {
+    detach();
+    if (!ended) subscriber.error(options.failure());
+  };
+  function detach(): void {
+    stream.off('data', onData);
+    stream.off('end', onEnd);
+    stream.off('error', onError);
+    stream.off('close', onClose);
+  }
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+  stream.on('close', onClose);
+  return () => {
+    detach();
+    if (!ended) letGo(stream, options, ended);
   };
 }

@@ -3,7 +3,7 @@ import { InvalidOptionError, describe } from '../internal/errors.js';
 import { iterateObservable } from '../internal/observable-iterator.js';
 import { HeaderRecord } from '../internal/headers.js';
 import { checkKnownOptions, limitOption } from '../internal/validate.js';
-import { onceBody } from '../server/request-body.js';
+import { onceBody } from '../internal/once-body.js';
 import { kContext, LazySignal } from '../server/request-context.js';
 import { splitTarget } from '../server/request.js';
 import type { BodyChunk, JetRequest } from '../server/types.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { EMPTY } from 'rxjs';
-import { onceBody } from '../server/request-body.js';
+import { onceBody } from '../internal/once-body.js';
 import { kContext, LazySignal, type RequestContext } from '../server/request-context.js';
 import type { IncomingRequest } from '../server/request.js';
 import type { JetRequest, RequestBody } from '../server/types.js';
