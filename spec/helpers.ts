@@ -1,7 +1,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -163,4 +163,36 @@ export async function selfSignedCertificate(): Promise<{ key: Buffer; cert: Buff
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A TCP port on 127.0.0.1 where connecting stalls: a child process listens with a backlog of one
+ * and never accepts, and two connections fill that backlog, so the kernel drops later SYNs.
+ * `close()` ends the child and the fillers.
+ */
+export async function stalledPort(): Promise<{ port: number; close: () => void }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const server = require('node:net').createServer();
+       server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+         process.stdout.write(server.address().port + '\\n'); // synchronous on a pipe
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // never accept
+       });`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() },
+  );
+  const [data] = (await within(10_000, once(child.stdout, 'data'), 'the stalled port')) as [Buffer];
+  const port = Number(String(data).trim());
+  const fillers = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];
+  for (const filler of fillers) filler.on('error', () => undefined);
+  await within(10_000, Promise.all(fillers.map((filler) => once(filler, 'connect'))), 'the backlog to fill');
+  return {
+    port,
+    close: () => {
+      for (const filler of fillers) filler.destroy();
+      child.kill('SIGKILL');
+    },
+  };
 }

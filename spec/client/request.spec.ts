@@ -2,9 +2,10 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { firstValueFrom, lastValueFrom, of, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, of, take, toArray } from 'rxjs';
+import { Agent } from 'undici';
 import { createClient, del, get, head, post, put, request, type Client } from '../../src/client/index.js';
-import { settled, until, within } from '../helpers.js';
+import { settled, stalledPort, until, within } from '../helpers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -242,12 +243,8 @@ describe('HTTP client', function () {
         res.on('close', () => (closed = true));
       });
       const res = await firstValueFrom(get(client, url));
-      const first = await new Promise<string>((resolve) => {
-        const subscription = res.body.subscribe((chunk) => {
-          subscription.unsubscribe();
-          resolve(Buffer.from(chunk).toString());
-        });
-      });
+      // take(1) unsubscribes from the body after its first chunk, even one delivered during subscribe
+      const first = Buffer.from(await firstValueFrom(res.body.pipe(take(1)))).toString();
       expect(first).to.equal('first');
       await until(() => closed, 'the server to see the connection close');
     });
@@ -340,6 +337,39 @@ describe('HTTP client', function () {
       expect((error as Error).cause).to.include({ code: 'ECONNREFUSED' });
     });
 
+    it("fails with a TimeoutError naming the connect phase: the client's, and a shorter one per request", async () => {
+      const stalled = await stalledPort();
+      const url = `http://127.0.0.1:${stalled.port}/`;
+      const quick = createClient({ timeout: { connect: 200 } });
+      try {
+        const error = await firstValueFrom(get(quick, url)).catch((e: unknown) => e);
+        expect(error).to.include({ code: 'RXJET_ERR_TIMEOUT', phase: 'connect', timeout: 200, url });
+        const own = await firstValueFrom(get(client, url, { timeout: { connect: 150 } })).catch((e: unknown) => e);
+        expect(own).to.include({ code: 'RXJET_ERR_TIMEOUT', phase: 'connect', timeout: 150, url });
+      } finally {
+        stalled.close();
+        await quick.close();
+      }
+    });
+
+    it("counts the wait for a free connection of the pool in a request's connect timeout", async () => {
+      const one = createClient({ connections: 1 });
+      let arrived = 0;
+      const { url } = await serve(() => {
+        arrived++;
+      }); // never answers: the one connection stays busy
+      try {
+        const busy = get(one, url).subscribe({ error: () => undefined });
+        await until(() => arrived === 1, 'the first request to arrive');
+        const error = await firstValueFrom(get(one, url, { timeout: { connect: 150 } })).catch((e: unknown) => e);
+        expect(error).to.include({ code: 'RXJET_ERR_TIMEOUT', phase: 'connect', timeout: 150 });
+        expect(arrived).to.equal(1);
+        busy.unsubscribe();
+      } finally {
+        await one.close();
+      }
+    });
+
     it('fails with a TimeoutError naming the headers phase', async () => {
       const { url } = await serve(() => undefined);
       const error = await firstValueFrom(get(client, url, { timeout: { headers: 200 } })).catch((e: unknown) => e);
@@ -398,6 +428,14 @@ describe('HTTP client', function () {
       expect(() => get(client, '/relative')).to.throw('Invalid option "url"');
       expect(() => get(client, 'http://127.0.0.1:1', { as: 'xml' as never })).to.throw('Invalid option "as"');
       expect(() => get(client, 'http://127.0.0.1:1', { json: 1, body: 'x' })).to.throw('Invalid option "body"');
+      expect(() => get(client, 'http://127.0.0.1:1', { json: 1, multipart: { a: 'b' } })).to.throw(
+        'Invalid option "body"',
+      );
+      expect(() => get(client, 'http://127.0.0.1:1', { timeout: { connect: 60_000 } })).to.throw(
+        'Invalid option "timeout.connect"',
+      );
+      expect(() => createClient({ dispatcher: {} as never })).to.throw('Invalid option "dispatcher"');
+      expect(() => createClient({ dispatcher: new Agent(), connections: 2 })).to.throw('Invalid option "connections"');
       expect(() => get(client, 'http://127.0.0.1:1', { headers: { 'x-bad': 'a\r\nb' } })).to.throw(
         'Invalid option "headers.x-bad"',
       );

@@ -1,7 +1,8 @@
 import { describe, InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, integerOption, limitOption } from '../internal/validate.js';
 import { Cookies, CookieJar } from './cookies.js';
-import { Transport } from './transport.js';
+import type { Dispatcher } from 'undici';
+import { pool } from './transport.js';
 import type { ClientOptions, Timeouts } from './types.js';
 
 /** Where the request functions find a client's settings. */
@@ -9,7 +10,12 @@ export const kClient: unique symbol = Symbol('rxjet.client');
 
 /** A client's resolved settings. */
 export interface ClientConfig {
-  transport: Transport;
+  /** Where requests go: the client's own pool, or the dispatcher it was given. */
+  dispatcher: Dispatcher;
+  /** The pool is the client's own, closed by `close()`. */
+  ownsDispatcher: boolean;
+  /** Requests time the wait for a connection themselves (a given dispatcher has no connect timeout of ours). */
+  timedConnect: boolean;
   baseUrl: URL | undefined;
   headers: Record<string, string>;
   timeouts: Required<Omit<Timeouts, 'total'>> & { total: number };
@@ -43,7 +49,11 @@ const optionNames = [
   'proxy',
   'ca',
   'rejectUnauthorized',
+  'dispatcher',
 ];
+
+/** Settings of the client's own pool, which a given dispatcher has instead. */
+const poolOptions = ['connections', 'allowH2', 'proxy', 'ca', 'rejectUnauthorized'] as const;
 
 /** Resolves per-phase timeouts over defaults; throws {@link InvalidOptionError} on a bad one. */
 export function resolveTimeouts(
@@ -86,11 +96,13 @@ export class Client {
   }
 
   /**
-   * Ends the pool: requests in flight finish, then its connections close.
+   * Ends the pool: requests in flight finish, then its connections close. A dispatcher given to
+   * {@link createClient} is left open: it is yours to close.
    * @returns a Promise that resolves once the pool is closed
    */
   close(): Promise<void> {
-    return this[kClient].transport.close();
+    const config = this[kClient];
+    return config.ownsDispatcher ? config.dispatcher.close() : Promise.resolve();
   }
 }
 
@@ -130,18 +142,33 @@ export function createClient(options: ClientOptions = {}): Client {
       throw new InvalidOptionError('proxy', `a proxy URL or 'env', got ${describe(proxy)}`);
     }
   }
-  const transport = new Transport({
-    connections: integerOption(o, 'connections', 32, 1),
-    allowH2: options.allowH2 ?? false,
-    proxy,
-    connectTimeout: timeouts.connect,
-    ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
-    rejectUnauthorized: options.rejectUnauthorized ?? true,
-  });
+  const given = options.dispatcher;
+  if (given !== undefined) {
+    if (typeof (given as Partial<Dispatcher> | null)?.dispatch !== 'function')
+      throw new InvalidOptionError(
+        'dispatcher',
+        `an undici Dispatcher (Agent, Pool, MockAgent…), got ${describe(given)}`,
+      );
+    const clash = poolOptions.find((name) => options[name] !== undefined);
+    if (clash !== undefined)
+      throw new InvalidOptionError(clash, 'not with a dispatcher: set it on the dispatcher you give');
+  }
+  const dispatcher =
+    given ??
+    pool({
+      connections: integerOption(o, 'connections', 32, 1),
+      allowH2: options.allowH2 ?? false,
+      proxy,
+      connectTimeout: timeouts.connect,
+      ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
+      rejectUnauthorized: options.rejectUnauthorized ?? true,
+    });
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
   return new Client({
-    transport,
+    dispatcher,
+    ownsDispatcher: given === undefined,
+    timedConnect: given !== undefined && options.timeout?.connect !== undefined,
     baseUrl,
     headers,
     timeouts,

@@ -1,5 +1,6 @@
-import { pipeline, type Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate, type Gunzip } from 'node:zlib';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import type { ChunkSink, ChunkSource } from './source.js';
 
 /** The most content codings undone for one response (undici's limit, after CVE-2026-22036). */
 export const maxEncodings = 5;
@@ -7,10 +8,7 @@ export const maxEncodings = 5;
 /** What `accept-encoding` offers when decompression is on. */
 export const acceptEncoding = 'gzip, deflate, br';
 
-const decoders: Record<
-  string,
-  () => Gunzip | ReturnType<typeof createInflate> | ReturnType<typeof createBrotliDecompress>
-> = {
+const decoders: Record<string, () => Transform> = {
   gzip: createGunzip,
   'x-gzip': createGunzip,
   deflate: createInflate,
@@ -19,10 +17,11 @@ const decoders: Record<
 
 /**
  * The body with its content codings undone, last applied first, streaming and with
- * backpressure. Unknown codings leave the body as sent; more than {@link maxEncodings} is an
- * error. Limits on body size (`maxResponseSize`) then count decoded bytes.
+ * backpressure. No coding, or one this client does not know, leaves the body as sent; more than
+ * {@link maxEncodings} is an error. Limits on body size (`maxResponseSize`) then count decoded
+ * bytes.
  */
-export function decompressed(body: Readable, contentEncoding: string | string[] | undefined): Readable {
+export function decompressed(body: ChunkSource, contentEncoding: string | string[] | undefined): ChunkSource {
   if (contentEncoding === undefined) return body;
   const codings = String(contentEncoding)
     .split(',')
@@ -30,18 +29,89 @@ export function decompressed(body: Readable, contentEncoding: string | string[] 
     .filter((c) => c !== '' && c !== 'identity');
   if (codings.length === 0) return body;
   if (codings.length > maxEncodings) {
-    body.destroy(new Error(`the response has ${codings.length} content codings; at most ${maxEncodings} are undone`));
-    return body;
+    return new Refused(
+      body,
+      new Error(`the response has ${codings.length} content codings; at most ${maxEncodings} are undone`),
+    );
   }
   if (!codings.every((c) => c in decoders)) return body;
-  const stages = codings.reverse().map((c) => decoders[c]!());
-  return (
-    pipeline as unknown as (
-      ...streams: [Readable, ...NodeJS.ReadWriteStream[], (error: Error | null) => void]
-    ) => Readable
-  )(
+  return new Decoded(
     body,
-    ...stages,
-    () => undefined, // errors reach the last stage, which the body's reader listens to
+    codings.reverse().map((c) => decoders[c]!()),
   );
+}
+
+/** A body that is not read at all: the connection is closed and its reader hears why. */
+class Refused implements ChunkSource {
+  constructor(
+    private readonly body: ChunkSource,
+    private readonly reason: Error,
+  ) {}
+  claim(sink: ChunkSink): void {
+    this.body.abort(this.reason);
+    sink.error(this.reason);
+  }
+  resume(): void {
+    // nothing flows
+  }
+  abort(): void {
+    this.body.abort(this.reason);
+  }
+  discard(): void {
+    this.body.abort(this.reason);
+  }
+}
+
+/** A body run through zlib's decoders, each stage piped (with backpressure) into the next. */
+class Decoded implements ChunkSource {
+  private done = false;
+
+  constructor(
+    private readonly body: ChunkSource,
+    private readonly stages: Transform[],
+  ) {
+    for (let i = 1; i < stages.length; i++) stages[i - 1]!.pipe(stages[i]!);
+  }
+
+  claim(sink: ChunkSink): void {
+    const first = this.stages[0]!;
+    const last = this.stages.at(-1)!;
+    const fail = (cause: unknown): void => {
+      if (this.done) return;
+      this.abort();
+      sink.error(cause);
+    };
+    for (const stage of this.stages) stage.on('error', fail);
+    first.on('drain', () => this.body.resume());
+    last.on('data', (chunk: Uint8Array) => {
+      if (!this.done && !sink.data(chunk)) last.pause();
+    });
+    last.on('end', () => {
+      if (this.done) return;
+      this.done = true;
+      sink.end();
+    });
+    this.body.claim({
+      data: (chunk) => first.write(chunk),
+      end: () => first.end(),
+      error: fail,
+    });
+  }
+
+  resume(): void {
+    this.stages.at(-1)!.resume();
+  }
+
+  abort(reason?: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.body.abort(reason);
+    for (const stage of this.stages) stage.destroy();
+  }
+
+  discard(): void {
+    this.done = true;
+    for (const stage of this.stages) stage.destroy();
+    this.body.discard();
+  }
 }

@@ -54,18 +54,26 @@ export function resolveRetry(
   };
 }
 
+/** True when `withRetries` would send a request of this method again. */
+export function retries(
+  method: string,
+  options: ReturnType<typeof resolveRetry>,
+): options is NonNullable<typeof options> {
+  return options !== undefined && options.count > 0 && idempotent.has(method);
+}
+
 /**
  * Sends an idempotent request again on network failures, timeouts and retryable statuses, with
  * exponential backoff and jitter, honouring `Retry-After`. Non-idempotent methods (POST,
  * PATCH) are never sent twice; an abort is never retried. The body of a response that is
- * retried is released.
+ * retried is let go unread.
  */
 export function withRetries(
   source: Observable<ClientResponse>,
   method: string,
   options: NonNullable<ReturnType<typeof resolveRetry>>,
 ): Observable<ClientResponse> {
-  if (!idempotent.has(method) || options.count === 0) return source;
+  if (!retries(method, options)) return source;
   return defer(() => {
     let attempt = 0;
     const attemptOnce = defer(() => {
@@ -84,7 +92,7 @@ export function withRetries(
           if (error instanceof RetryableStatus) {
             const asked = retryAfter(error.response.headers['retry-after']);
             if (asked !== undefined && asked > options.maxRetryAfter) return throwError(() => error);
-            error.response.body.subscribe().unsubscribe(); // let its connection go
+            // its body, unread, is let go at the end of this turn (see responseBody)
             return asked !== undefined ? timer(asked) : options.delay(error, retryCount);
           }
           if (error instanceof AbortError || !(error instanceof NetworkError || error instanceof TimeoutError)) {

@@ -1,36 +1,7 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher, EnvHttpProxyAgent, errors, FormData, ProxyAgent, request as send } from 'undici';
+import { Agent, type Dispatcher, EnvHttpProxyAgent, errors, FormData, ProxyAgent } from 'undici';
 import { AbortError, NetworkError, TimeoutError, type TimeoutPhase } from '../internal/errors.js';
-
-/**
- * An abort signal undici accepts (it takes any EventTarget-like object): creating an
- * AbortController, and undici's listening to it, costs several microseconds per request.
- */
-export class AbortSwitch {
-  aborted = false;
-  reason: unknown = undefined;
-  private listeners: (() => void)[] | undefined;
-
-  addEventListener(_type: 'abort', listener: () => void): void {
-    if (this.listeners === undefined) this.listeners = [listener];
-    else this.listeners.push(listener);
-  }
-
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    const at = this.listeners?.indexOf(listener) ?? -1;
-    if (at !== -1) this.listeners!.splice(at, 1);
-  }
-
-  abort(reason?: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    const listeners = this.listeners;
-    this.listeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener();
-  }
-}
+import type { Call } from './call.js';
 
 /** A multipart field: text, or a file's bytes with its name and type. */
 export type MultipartField = string | { value: string | Uint8Array; filename?: string; contentType?: string };
@@ -65,16 +36,8 @@ export interface Outgoing {
   url: URL;
   headers: Record<string, string | string[]>;
   body: string | Uint8Array | AsyncIterable<Uint8Array | string> | Readable | FormData | undefined;
-  signal: AbortSwitch;
   headersTimeout: number;
   bodyTimeout: number;
-}
-
-/** What comes back once the headers have arrived. */
-export interface Incoming {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Readable;
 }
 
 /** The settings of the pool. */
@@ -89,60 +52,52 @@ export interface PoolSettings {
   rejectUnauthorized: boolean;
 }
 
-/**
- * The one place that speaks undici: a pooled Agent and the mapping of its errors onto
- * rxjet's typed ones.
- */
-export class Transport {
-  private readonly agent: Dispatcher;
+/** A pooled undici Agent made from the client's settings. */
+export function pool(settings: PoolSettings): Dispatcher {
+  const options = {
+    connections: settings.connections,
+    allowH2: settings.allowH2,
+    connect: { timeout: settings.connectTimeout, ca: settings.ca, rejectUnauthorized: settings.rejectUnauthorized },
+  };
+  return settings.proxy === undefined
+    ? new Agent(options)
+    : settings.proxy === 'env'
+      ? new EnvHttpProxyAgent(options)
+      : new ProxyAgent({ ...options, uri: settings.proxy });
+}
 
-  constructor(private readonly settings: PoolSettings) {
-    const options = {
-      connections: settings.connections,
-      allowH2: settings.allowH2,
-      connect: { timeout: settings.connectTimeout, ca: settings.ca, rejectUnauthorized: settings.rejectUnauthorized },
-    };
-    this.agent =
-      settings.proxy === undefined
-        ? new Agent(options)
-        : settings.proxy === 'env'
-          ? new EnvHttpProxyAgent(options)
-          : new ProxyAgent({ ...options, uri: settings.proxy });
-  }
-
-  async dispatch(outgoing: Outgoing): Promise<Incoming> {
-    const response = await send(outgoing.url, {
-      method: outgoing.method as 'GET',
+/** Sends a request through an undici dispatcher; what happens next reaches the call. */
+export function dispatch(dispatcher: Dispatcher, outgoing: Outgoing, call: Call): void {
+  const { url } = outgoing;
+  dispatcher.dispatch(
+    {
+      origin: url.origin,
+      path: url.search === '' ? url.pathname : url.pathname + url.search,
+      method: outgoing.method,
       headers: outgoing.headers,
-      body: outgoing.body as never,
-      signal: outgoing.signal as unknown as AbortSignal,
-      dispatcher: this.agent,
+      body: outgoing.body as Dispatcher.DispatchOptions['body'],
       headersTimeout: outgoing.headersTimeout,
       bodyTimeout: outgoing.bodyTimeout,
-    });
-    return { status: response.statusCode, headers: response.headers, body: response.body };
-  }
+    },
+    call,
+  );
+}
 
-  /** Turns what undici threw into a typed error for `method url`. */
-  failure(
-    error: unknown,
-    method: string,
-    url: string,
-    timeouts: Record<Exclude<TimeoutPhase, 'total'>, number>,
-  ): Error {
-    if (error instanceof errors.ConnectTimeoutError)
-      return new TimeoutError(method, url, 'connect', timeouts.connect, { cause: error });
-    if (error instanceof errors.HeadersTimeoutError)
-      return new TimeoutError(method, url, 'headers', timeouts.headers, { cause: error });
-    if (error instanceof errors.BodyTimeoutError)
-      return new TimeoutError(method, url, 'body', timeouts.body, { cause: error });
-    if (error instanceof errors.RequestAbortedError || (error as { name?: string }).name === 'AbortError') {
-      return new AbortError(method, url, error);
-    }
-    return new NetworkError(method, url, error);
+/** Turns what undici failed with into a typed error for `method url`. */
+export function failure(
+  error: unknown,
+  method: string,
+  url: string,
+  timeouts: Record<Exclude<TimeoutPhase, 'total'>, number>,
+): Error {
+  if (error instanceof errors.ConnectTimeoutError)
+    return new TimeoutError(method, url, 'connect', timeouts.connect, { cause: error });
+  if (error instanceof errors.HeadersTimeoutError)
+    return new TimeoutError(method, url, 'headers', timeouts.headers, { cause: error });
+  if (error instanceof errors.BodyTimeoutError)
+    return new TimeoutError(method, url, 'body', timeouts.body, { cause: error });
+  if (error instanceof errors.RequestAbortedError || (error as { name?: string }).name === 'AbortError') {
+    return new AbortError(method, url, error);
   }
-
-  close(): Promise<void> {
-    return this.agent.close();
-  }
+  return new NetworkError(method, url, error);
 }

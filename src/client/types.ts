@@ -1,13 +1,17 @@
 import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { CookieJar } from 'tough-cookie';
+import type { Dispatcher } from 'undici';
 import type { RetryOptions } from './retry.js';
 import type { MultipartField } from './transport.js';
 import type { ProgressTarget } from './progress.js';
 
 /** Per-phase timeouts in milliseconds; each raises a `TimeoutError` naming its phase. */
 export interface Timeouts {
-  /** Establishing the connection (and TLS). */
+  /**
+   * Establishing the connection (and TLS). Set on a request, it may only be shorter than the
+   * client's, and it also covers waiting for a free connection of the pool.
+   */
   connect?: number;
   /** From sending the request to receiving the response headers. */
   headers?: number;
@@ -76,6 +80,13 @@ export interface ClientOptions {
    * @default true
    */
   rejectUnauthorized?: boolean;
+  /**
+   * Send through this undici Dispatcher (an `Agent` or `Pool` of your own, or a `MockAgent` in
+   * tests) instead of the client's own pool. Pool settings (`connections`, `allowH2`, `proxy`,
+   * `ca`, `rejectUnauthorized`) then belong to it, and `close()` leaves it open. A `timeout.connect`
+   * given with it is timed by the client, from sending until a connection takes the request.
+   */
+  dispatcher?: Dispatcher;
 }
 
 /** A request body. */

@@ -1,10 +1,13 @@
 import { describe, InvalidOptionError } from './errors.js';
 
 /** Checks that only known option names were given, so a typo fails loudly. */
-export function checkKnownOptions(options: object, known: readonly string[], what: string): void {
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) {
-      throw new InvalidOptionError(name, `one of the ${what} options (${known.join(', ')})`);
+export function checkKnownOptions(options: object, known: readonly string[] | ReadonlySet<string>, what: string): void {
+  const has = Array.isArray(known)
+    ? (name: string) => known.includes(name)
+    : (name: string) => (known as ReadonlySet<string>).has(name);
+  for (const name in options) {
+    if (Object.hasOwn(options, name) && !has(name)) {
+      throw new InvalidOptionError(name, `one of the ${what} options (${[...known].join(', ')})`);
     }
   }
 }

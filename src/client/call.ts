@@ -1,0 +1,203 @@
+import type { ChunkSink, ChunkSource } from './source.js';
+
+/** Response headers: lower-case names, a repeated header as an array. */
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+/** Who hears about a call: its request. */
+export interface CallOwner {
+  /** A connection has been assigned and the request is being written. */
+  connected(): void;
+  /** The response's headers have arrived; its body is the call (a {@link ChunkSource}). */
+  response(call: Call, status: number, headers: ResponseHeaders): void;
+  /** The call failed before a response came. */
+  failed(cause: unknown): void;
+  /** The call is over (ended, failed or aborted): stop its timers. */
+  settled(call: Call): void;
+}
+
+/** Bytes of a body kept before anyone reads it; more pauses the socket. */
+const unclaimedLimit = 64 * 1024;
+
+/** Bytes of an unread body read to keep its connection; more closes the connection instead. */
+const discardLimit = 64 * 1024;
+
+const enum State {
+  Waiting,
+  Body,
+  Ended,
+  Failed,
+}
+
+/** Reads and drops what is left of a body, up to {@link discardLimit}. */
+class Discard implements ChunkSink {
+  private size = 0;
+  constructor(private readonly call: Call) {}
+  data(chunk: Uint8Array): boolean {
+    this.size += chunk.byteLength;
+    if (this.size <= discardLimit) return true;
+    this.call.abort();
+    return false;
+  }
+  end(): void {
+    // the connection goes back to the pool
+  }
+  error(): void {
+    // nobody is listening
+  }
+}
+
+/**
+ * One exchange with undici, driven through its dispatcher handler interface: no stream, promise
+ * or listener per response. The response body is delivered straight from the socket to one
+ * sink, and pausing the sink pauses the socket.
+ */
+export class Call implements ChunkSource {
+  private state = State.Waiting;
+  private abortConnection: ((reason: Error) => void) | undefined;
+  private resumeSocket: (() => void) | undefined;
+  /** An abort asked for before undici handed over a way to abort. */
+  private abortReason: Error | undefined;
+  private sink: ChunkSink | undefined;
+  /** Chunks that arrived before the sink, or while it was paused. */
+  private queue: Uint8Array[] | undefined;
+  private queued = 0;
+  /** The socket is paused (undici was told to wait). */
+  private paused = false;
+  /** The sink asked to wait: nothing more is handed to it before resume(). */
+  private holding = false;
+  private failure: unknown;
+
+  constructor(private readonly owner: CallOwner) {}
+
+  // undici's handler interface ----------------------------------------------------------------
+
+  onConnect(abort: (reason: Error) => void): void {
+    if (this.abortReason !== undefined) {
+      abort(this.abortReason);
+      return;
+    }
+    this.abortConnection = abort;
+    this.owner.connected();
+  }
+
+  onHeaders(status: number, raw: (Buffer | string | string[])[], resume: () => void): boolean {
+    if (status < 200) return true; // 1xx: the real response follows
+    this.state = State.Body;
+    this.resumeSocket = resume;
+    this.owner.response(this, status, parseHeaders(raw));
+    return !this.paused;
+  }
+
+  onData(chunk: Uint8Array): boolean {
+    if (chunk.byteLength === 0) return true; // undici hands one over when resumed
+    const { sink } = this;
+    if (sink !== undefined && !this.holding && this.queue === undefined) {
+      if (sink.data(chunk)) return true;
+      this.holding = true;
+    } else {
+      (this.queue ??= []).push(chunk);
+      this.queued += chunk.byteLength;
+      if (sink === undefined && this.queued < unclaimedLimit) return true;
+    }
+    this.paused = true;
+    return false;
+  }
+
+  onComplete(): void {
+    this.state = State.Ended;
+    this.owner.settled(this);
+    if (this.sink !== undefined && !this.holding && this.queue === undefined) this.end(this.sink);
+  }
+
+  onError(cause: unknown): void {
+    const before = this.state === State.Waiting;
+    this.state = State.Failed;
+    this.failure = cause;
+    this.queue = undefined;
+    this.owner.settled(this);
+    if (before) this.owner.failed(cause);
+    else this.sink?.error(cause);
+    this.sink = undefined;
+  }
+
+  // the body, as a ChunkSource ----------------------------------------------------------------
+
+  claim(sink: ChunkSink): void {
+    this.sink = sink;
+    if (this.state === State.Failed) {
+      this.sink = undefined;
+      sink.error(this.failure);
+    } else this.flush();
+  }
+
+  resume(): void {
+    this.flush();
+  }
+
+  abort(reason?: Error): void {
+    this.sink = undefined; // whoever aborts hears nothing more
+    this.queue = undefined;
+    if (this.state === State.Ended || this.state === State.Failed) return;
+    reason ??= new Error('the response was aborted');
+    if (this.abortConnection !== undefined) this.abortConnection(reason);
+    else this.abortReason = reason;
+  }
+
+  /** Ends the exchange with `reason`, which the body's reader hears (now, or when it claims the body). */
+  fail(reason: Error): void {
+    if (this.state !== State.Body) return;
+    if (this.abortConnection !== undefined) this.abortConnection(reason);
+  }
+
+  discard(): void {
+    if (this.state !== State.Failed) this.claim(new Discard(this));
+  }
+
+  /** Hands queued chunks to the sink while it takes them, then lets the socket go on. */
+  private flush(): void {
+    const { sink } = this;
+    if (sink === undefined) return;
+    this.holding = false;
+    const { queue } = this;
+    if (queue !== undefined) {
+      while (queue.length > 0) {
+        const chunk = queue.shift()!;
+        this.queued -= chunk.byteLength;
+        const more = sink.data(chunk);
+        if (this.sink !== sink) return; // aborted from inside the sink
+        if (!more) {
+          this.holding = true;
+          break;
+        }
+      }
+      if (queue.length === 0) this.queue = undefined;
+      if (this.holding) return;
+    }
+    if (this.state === State.Ended) this.end(sink);
+    else if (this.paused && this.state === State.Body) {
+      this.paused = false;
+      this.resumeSocket!();
+    }
+  }
+
+  private end(sink: ChunkSink): void {
+    this.sink = undefined;
+    sink.end();
+  }
+}
+
+/** undici's raw header list as an object: lower-case names, repeats gathered into arrays. */
+export function parseHeaders(raw: readonly (Buffer | string | string[])[]): ResponseHeaders {
+  const headers: ResponseHeaders = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString().toLowerCase();
+    const given = raw[i + 1]!;
+    const value = Array.isArray(given) ? given.map(String) : given.toString('latin1');
+    const known = Object.hasOwn(headers, name) ? headers[name] : undefined;
+    if (known === undefined) {
+      if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
+      else headers[name] = value;
+    } else headers[name] = [...(Array.isArray(known) ? known : [known]), ...(Array.isArray(value) ? value : [value])];
+  }
+  return headers;
+}

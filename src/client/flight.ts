@@ -1,0 +1,298 @@
+import { asyncScheduler, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
+import { AbortError, RedirectError, RxjetError, TimeoutError } from '../internal/errors.js';
+import { Call, type CallOwner, type ResponseHeaders } from './call.js';
+import { decompressed } from './decompress.js';
+import { digestAuthorization, digestChallenge } from './digest.js';
+import type { Prepared } from './prepare.js';
+import { ProgressCounter } from './progress.js';
+import { responseBody } from './response-body.js';
+import type { ChunkSink, ChunkSource } from './source.js';
+import { dispatch, failure, type Outgoing } from './transport.js';
+import type { ClientResponse } from './types.js';
+import { WholeBody } from './whole.js';
+
+const redirects = new Set([301, 302, 303, 307, 308]);
+
+/** A body that can be sent a second time (a streamed one cannot). */
+function replayable(body: Outgoing['body']): boolean {
+  return body === undefined || typeof body === 'string' || body instanceof Uint8Array;
+}
+
+/**
+ * One subscription to a request: sends it, follows redirects and a digest challenge with the
+ * client's cookies, runs the total and signal aborts, and hands the response to the subscriber
+ * (its body streamed, or read whole with `as`). It is the undici calls' owner, the sink of a body
+ * read whole, the signal's listener and the subscription's teardown, so a request allocates
+ * little beyond it.
+ */
+export class Flight implements CallOwner, ChunkSink, Unsubscribable {
+  private outgoing: Outgoing;
+  private call: Call | undefined;
+  /** The response's body, once handed on (streamed to the subscriber, or being read whole). */
+  private body: ChunkSource | undefined;
+  private whole: WholeBody | undefined;
+  private status = 0;
+  private headers: ResponseHeaders | undefined;
+  private hop = 0;
+  private visited: Set<string> | undefined;
+  private answeredChallenge = false;
+  private total: Subscription | undefined;
+  private connecting: Subscription | undefined;
+  /** Timers and the signal are let go. */
+  private stopped = false;
+
+  constructor(
+    private readonly request: Prepared,
+    private readonly subscriber: Subscriber<ClientResponse<unknown>>,
+  ) {
+    this.outgoing = request.outgoing;
+  }
+
+  /** Starts the flight; returns its teardown. */
+  start(): Unsubscribable {
+    const { signal, timeouts } = this.request;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.stopped = true;
+        this.subscriber.error(this.aborted());
+        return this;
+      }
+      signal.addEventListener('abort', this);
+    }
+    if (timeouts.total > 0) {
+      this.total = asyncScheduler.schedule(() => {
+        this.interrupt(new TimeoutError(this.request.outgoing.method, this.request.where, 'total', timeouts.total));
+      }, timeouts.total);
+    }
+    this.send();
+    return this;
+  }
+
+  /** The subscriber left: before the response that aborts the request; after it, the body is the reader's. */
+  unsubscribe(): void {
+    if (this.subscriber.closed && this.stopped) return; // over: nothing left to let go
+    if (this.body !== undefined && this.whole === undefined) return;
+    this.stop();
+    this.body?.abort();
+    if (this.body === undefined) this.call?.abort();
+  }
+
+  /** The signal fired. */
+  handleEvent(): void {
+    this.interrupt(this.aborted());
+  }
+
+  private aborted(): AbortError {
+    return new AbortError(this.request.outgoing.method, this.request.where, this.request.signal?.reason);
+  }
+
+  /** Ends the request with `error`: its reader hears it, whether the response has come or not. */
+  private interrupt(error: Error): void {
+    if (this.stopped) return;
+    this.stop();
+    if (this.body !== undefined) {
+      this.call!.fail(error);
+      return;
+    }
+    this.call?.abort(error);
+    this.subscriber.error(error);
+  }
+
+  private stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.total?.unsubscribe();
+    this.connecting?.unsubscribe();
+    this.request.signal?.removeEventListener('abort', this);
+  }
+
+  private send(): void {
+    const { config } = this.request;
+    let sent = this.outgoing;
+    const jar = config.cookies;
+    if (jar !== undefined && (this.hop === 0 || sent.url.origin === this.request.outgoing.url.origin)) {
+      const cookies = jar.header(sent.url);
+      if (cookies !== undefined) {
+        const { cookie } = sent.headers;
+        sent = {
+          ...sent,
+          headers: { ...sent.headers, cookie: cookie === undefined ? cookies : `${String(cookie)}; ${cookies}` },
+        };
+      }
+    }
+    const call = new Call(this);
+    this.call = call;
+    if (this.request.timedConnect) {
+      const { connect } = this.request.timeouts;
+      this.connecting?.unsubscribe();
+      this.connecting = asyncScheduler.schedule(() => {
+        this.interrupt(new TimeoutError(sent.method, sent.url.href, 'connect', connect));
+      }, connect);
+    }
+    dispatch(config.dispatcher, sent, call);
+  }
+
+  // the calls' owner ---------------------------------------------------------------------------
+
+  connected(): void {
+    this.connecting?.unsubscribe();
+    this.connecting = undefined;
+  }
+
+  failed(cause: unknown): void {
+    if (this.subscriber.closed) return;
+    this.stop();
+    this.subscriber.error(this.failure(cause));
+  }
+
+  settled(call: Call): void {
+    if (call === this.call && this.body !== undefined) this.stop();
+  }
+
+  response(call: Call, status: number, headers: ResponseHeaders): void {
+    const { config, hops, digest } = this.request;
+    const outgoing = this.outgoing;
+    config.cookies?.store(outgoing.url, headers['set-cookie']);
+    if (status === 401 && digest !== undefined && !this.answeredChallenge && replayable(outgoing.body)) {
+      const challenge = digestChallenge(headers['www-authenticate']);
+      const authorization =
+        challenge &&
+        digestAuthorization(challenge, digest, outgoing.method, outgoing.url.pathname + outgoing.url.search);
+      if (authorization !== undefined) {
+        this.answeredChallenge = true;
+        call.discard(); // the challenge's own body is not needed
+        this.outgoing = { ...outgoing, headers: { ...outgoing.headers, authorization } };
+        this.send();
+        return;
+      }
+    }
+    const { location } = headers;
+    if (hops === 0 || !redirects.has(status) || typeof location !== 'string') {
+      this.deliver(call, status, headers);
+      return;
+    }
+    const keepsBody = status === 307 || status === 308;
+    if (keepsBody && !replayable(outgoing.body)) {
+      this.deliver(call, status, headers);
+      return;
+    }
+    const next = new URL(location, outgoing.url);
+    const { method: firstMethod } = this.request.outgoing;
+    if (this.hop >= hops) {
+      call.abort();
+      this.fatal(new RedirectError(firstMethod, this.request.where, `more than ${hops} redirects`));
+      return;
+    }
+    const visited = (this.visited ??= new Set());
+    visited.add(`${outgoing.method} ${outgoing.url.href}`);
+    const method =
+      status === 303
+        ? outgoing.method === 'HEAD'
+          ? 'HEAD'
+          : 'GET'
+        : !keepsBody && outgoing.method === 'POST'
+          ? 'GET'
+          : outgoing.method;
+    if (visited.has(`${method} ${next.href}`)) {
+      call.abort();
+      this.fatal(new RedirectError(firstMethod, this.request.where, `redirect loop back to ${next.href}`));
+      return;
+    }
+    call.discard(); // the redirect's own body is not needed; its connection goes back to the pool
+    const crossing = next.origin !== outgoing.url.origin;
+    const headersNext: Outgoing['headers'] = {};
+    for (const [name, value] of Object.entries(outgoing.headers)) {
+      if (!crossing || !config.sensitiveHeaders.has(name)) headersNext[name] = value;
+    }
+    if (method !== outgoing.method && method === 'GET') {
+      delete headersNext['content-type'];
+      delete headersNext['content-length'];
+    }
+    this.hop++;
+    this.outgoing = {
+      ...outgoing,
+      method,
+      url: next,
+      headers: headersNext,
+      body: method === outgoing.method ? outgoing.body : undefined,
+    };
+    this.send();
+  }
+
+  private fatal(error: Error): void {
+    this.stop();
+    this.subscriber.error(error);
+  }
+
+  /** Hands the response on: its body streamed, or read whole first. */
+  private deliver(call: Call, status: number, headers: ResponseHeaders): void {
+    const { config, as, progress } = this.request;
+    const body = config.decompress ? decompressed(call, headers['content-encoding']) : call;
+    this.body = body;
+    const counted = progress === undefined ? undefined : downloadCounter(progress, headers['content-length']);
+    if (as === 'stream') {
+      const reading = { failure: (cause: unknown) => this.failure(cause), counted };
+      const response = { status, url: this.outgoing.url.href, headers, body: responseBody(body, reading) };
+      this.subscriber.next(response);
+      this.subscriber.complete();
+      return;
+    }
+    const whole = new WholeBody(as, config.maxResponseSize, this.request.outgoing.method, this.request.where);
+    const early = whole.declared(headers['content-length']);
+    if (early !== undefined) {
+      body.abort();
+      this.fatal(early);
+      return;
+    }
+    this.whole = whole;
+    this.status = status;
+    this.headers = headers;
+    this.counted = counted;
+    body.claim(this);
+  }
+
+  // the sink of a body read whole --------------------------------------------------------------
+
+  private counted: ((size: number) => void) | undefined;
+
+  data(chunk: Uint8Array): boolean {
+    this.counted?.(chunk.byteLength);
+    const tooLarge = this.whole!.add(chunk);
+    if (tooLarge === undefined) return true;
+    this.body!.abort();
+    this.fatal(tooLarge);
+    return false;
+  }
+
+  end(): void {
+    this.stop();
+    let body: unknown;
+    try {
+      body = this.whole!.decode(this.headers!['content-type']);
+    } catch (error) {
+      this.subscriber.error(error);
+      return;
+    }
+    this.subscriber.next({ status: this.status, url: this.outgoing.url.href, headers: this.headers!, body });
+    this.subscriber.complete();
+  }
+
+  error(cause: unknown): void {
+    this.stop();
+    this.subscriber.error(this.failure(cause));
+  }
+
+  /** What a failure of the exchange is raised as. */
+  private failure(cause: unknown): Error {
+    if (cause instanceof RxjetError) return cause;
+    const { method } = this.request.outgoing;
+    return failure(cause, method, this.request.where, this.request.timeouts);
+  }
+}
+
+/** Counts a response's bytes for download progress. */
+function downloadCounter(target: NonNullable<Prepared['progress']>, length: string | string[] | undefined) {
+  const total = typeof length === 'string' ? Number(length) : undefined;
+  const counter = new ProgressCounter(target, 'download', Number.isFinite(total) ? total : undefined);
+  return (size: number): void => counter.add(size);
+}
