@@ -1,6 +1,7 @@
+import { expect } from 'chai';
 import { EMPTY, map, type Observable } from 'rxjs';
 import { AbortError, NetworkError } from '../../src/internal/errors.js';
-import { resolveRetry, retryAfter, withRetries } from '../../src/client/retry.js';
+import { kMethod, resolveRetry, retryAfter, retrying, withRetries } from '../../src/client/retry.js';
 import type { ClientResponse } from '../../src/client/types.js';
 import { scheduler } from '../helpers.js';
 
@@ -73,6 +74,21 @@ describe('client retries in virtual time', () => {
       expectObservable(statuses(withRetries(attempts, 'POST', resolveRetry(3)!))).toBe('-a|', { a: 503 });
       expectSubscriptions(attempts.subscriptions).toBe('^-!');
     });
+  });
+
+  it('works as an operator, taking the method from the request or from its options', () => {
+    scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      let n = 0;
+      const attempts = cold('-a|', { a: null }).pipe(map(() => response(++n < 2 ? 503 : 200)));
+      const asGet = Object.assign(attempts, { [kMethod]: 'GET' });
+      expectObservable(statuses(asGet.pipe(retrying({ count: 2, ...noJitter })))).toBe('- 10ms -a|', { a: 200 });
+      const posted = cold('-a|', { a: response(503) });
+      expectObservable(statuses(posted.pipe(retrying({ count: 2, method: 'post', ...noJitter })))).toBe('-a|', {
+        a: 503,
+      });
+      expectSubscriptions(posted.subscriptions).toBe('^-!');
+    });
+    expect(() => EMPTY.pipe(retrying(2))).to.throw('Invalid option "method"');
   });
 
   it('reads Retry-After as seconds or an HTTP date', () => {

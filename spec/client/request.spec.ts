@@ -4,7 +4,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom, lastValueFrom, of, take, toArray } from 'rxjs';
 import { Agent } from 'undici';
-import { createClient, del, get, head, post, put, request, type Client } from '../../src/client/index.js';
+import { createClient, del, get, head, post, put, request, retrying, type Client } from '../../src/client/index.js';
 import { settled, stalledPort, until, within } from '../helpers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -299,6 +299,11 @@ describe('HTTP client', function () {
       expect([res.status, res.body, requests()]).to.deep.equal([200, 'finally', 3]);
       const posted = await firstValueFrom(post(client, url, { retry: 3, as: 'text' }));
       expect([posted.status, requests()]).to.deep.equal([503, 4]);
+      // the same as an operator: the 5th request is a 503, the 6th succeeds
+      const piped = await firstValueFrom(get(client, url, { as: 'text' }).pipe(retrying({ count: 3, initial: 5 })));
+      expect([piped.status, piped.body, requests()]).to.deep.equal([200, 'finally', 6]);
+      const postedPiped = await firstValueFrom(post(client, url).pipe(retrying(3)));
+      expect([postedPiped.status, requests()]).to.deep.equal([503, 7]);
     });
 
     it('sends a GET again after a refused connection, then fails with the NetworkError', async () => {

@@ -3,7 +3,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { firstValueFrom } from 'rxjs';
-import { createClient, get, type Client } from '../../src/client/index.js';
+import { MockAgent } from 'undici';
+import { createClient, get, post, type Client } from '../../src/client/index.js';
 import { selfSignedCertificate } from '../helpers.js';
 
 /** A CONNECT proxy on 127.0.0.1 that remembers where it tunnelled to. */
@@ -78,6 +79,26 @@ describe('HTTP client transport: proxies and HTTP/2', function () {
     clients.push(h2, h1);
     expect((await firstValueFrom(get(h2, url, { as: 'text' }))).body).to.equal('HTTP/2.0');
     expect((await firstValueFrom(get(h1, url, { as: 'text' }))).body).to.equal('HTTP/1.1');
+  });
+
+  it("sends through a dispatcher it is given (undici's MockAgent here), and leaves it open on close", async () => {
+    const mock = new MockAgent();
+    mock.disableNetConnect();
+    mock
+      .get('http://api.test')
+      .intercept({ path: '/items?page=2', method: 'GET' })
+      .reply(200, { items: [1, 2] });
+    mock.get('http://api.test').intercept({ path: '/items', method: 'POST' }).reply(201, 'made');
+    const client = createClient({ dispatcher: mock, baseUrl: 'http://api.test/' });
+    const listed = await firstValueFrom(get(client, '/items', { query: { page: 2 }, as: 'json' }));
+    expect([listed.status, listed.body]).to.deep.equal([200, { items: [1, 2] }]);
+    const made = await firstValueFrom(post(client, '/items', { json: { name: 'x' }, as: 'text' }));
+    expect([made.status, made.body]).to.deep.equal([201, 'made']);
+    await client.close();
+    mock.assertNoPendingInterceptors();
+    const refused = await firstValueFrom(get(client, 'http://elsewhere.test/')).catch((e: unknown) => e);
+    expect(refused).to.include({ code: 'RXJET_ERR_NETWORK' }); // the mock is still open, and refuses the network
+    await mock.close();
   });
 
   it('checks the proxy option at call time', () => {

@@ -1,6 +1,6 @@
 export { createClient, Client } from './create-client.js';
 export { request } from './request.js';
-export type { RetryOptions } from './retry.js';
+export { retrying, type RetryOptions } from './retry.js';
 export type { MultipartField } from './transport.js';
 export type { Progress, ProgressTarget } from './progress.js';
 export { get, post, put, patch, del, del as delete, head, options, type MethodHelper } from './methods.js';

@@ -2,7 +2,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import type { Client } from './create-client.js';
 import { Flight } from './flight.js';
 import { prepare } from './prepare.js';
-import { resolveRetry, retries, withRetries } from './retry.js';
+import { kMethod, resolveRetry, retries, withRetries } from './retry.js';
 import type { ClientResponse, RequestOptions } from './types.js';
 import { readWhole } from './whole.js';
 
@@ -37,16 +37,21 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
   const prepared = prepare(client, options);
   const { method } = prepared.outgoing;
   const again = resolveRetry(options.retry);
-  if (!retries(method, again)) return new Observable((subscriber) => new Flight(prepared, subscriber).start());
-  // Retries pick the response by its status before its body is read, so `as` reads it after them.
-  const { as } = prepared;
-  const streamed = { ...prepared, as: 'stream' as const };
-  const sent = withRetries(
-    new Observable<ClientResponse>((subscriber) =>
-      new Flight(streamed, subscriber as Subscriber<ClientResponse<unknown>>).start(),
-    ),
-    method,
-    again,
-  );
-  return as === 'stream' ? sent : sent.pipe(readWhole(as, prepared.config.maxResponseSize, method, prepared.where));
+  let sent: Observable<ClientResponse<unknown>>;
+  if (!retries(method, again)) sent = new Observable((subscriber) => new Flight(prepared, subscriber).start());
+  else {
+    // Retries pick the response by its status before its body is read, so `as` reads it after them.
+    const { as } = prepared;
+    const streamed = { ...prepared, as: 'stream' as const };
+    const retried = withRetries(
+      new Observable<ClientResponse>((subscriber) =>
+        new Flight(streamed, subscriber as Subscriber<ClientResponse<unknown>>).start(),
+      ),
+      method,
+      again,
+    );
+    sent =
+      as === 'stream' ? retried : retried.pipe(readWhole(as, prepared.config.maxResponseSize, method, prepared.where));
+  }
+  return Object.assign(sent, { [kMethod]: method });
 }

@@ -1,4 +1,14 @@
-import { catchError, defer, mergeMap, of, retry, throwError, timer, type Observable } from 'rxjs';
+import {
+  catchError,
+  defer,
+  mergeMap,
+  type MonoTypeOperatorFunction,
+  of,
+  retry,
+  throwError,
+  timer,
+  type Observable,
+} from 'rxjs';
 import { AbortError, InvalidOptionError, NetworkError, TimeoutError } from '../internal/errors.js';
 import { backoff, type BackoffOptions } from '../internal/backoff.js';
 import type { ClientResponse } from './types.js';
@@ -27,7 +37,7 @@ const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 
 /** A response whose status asks for another try, carried through `retry` as an error. */
 class RetryableStatus {
-  constructor(readonly response: ClientResponse) {}
+  constructor(readonly response: ClientResponse<unknown>) {}
 }
 
 /** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date), or undefined. */
@@ -68,11 +78,11 @@ export function retries(
  * PATCH) are never sent twice; an abort is never retried. The body of a response that is
  * retried is let go unread.
  */
-export function withRetries(
-  source: Observable<ClientResponse>,
+export function withRetries<R extends ClientResponse<unknown>>(
+  source: Observable<R>,
   method: string,
   options: NonNullable<ReturnType<typeof resolveRetry>>,
-): Observable<ClientResponse> {
+): Observable<R> {
   if (!retries(method, options)) return source;
   return defer(() => {
     let attempt = 0;
@@ -101,7 +111,45 @@ export function withRetries(
           return options.delay(error, retryCount);
         },
       }),
-      catchError((error: unknown) => (error instanceof RetryableStatus ? of(error.response) : throwError(() => error))),
+      catchError((error: unknown) =>
+        error instanceof RetryableStatus ? of(error.response as R) : throwError(() => error),
+      ),
     );
   });
+}
+
+/** Where a request's Observable keeps its method, for {@link retrying}. */
+export const kMethod: unique symbol = Symbol('rxjet.method');
+
+/**
+ * The `retry` request option as an operator, for a request made elsewhere:
+ * `get(client, url).pipe(retrying({ count: 3 }))`. It goes straight after `request()`, `get()`
+ * and the other helpers, whose Observables carry their method; anywhere else, give `method`.
+ * Only idempotent methods are sent again.
+ *
+ * @param options - a number of retries, or {@link RetryOptions} (plus `method`)
+ * @returns an operator that resubscribes to the request as the options say
+ * @example
+ * ```ts
+ * import { createClient, get, retrying } from 'rxjet/client';
+ * get(createClient(), 'http://127.0.0.1:8080/flaky', { as: 'json' })
+ *   .pipe(retrying({ count: 3, initial: 100 }))
+ *   .subscribe((res) => console.log(res.status));
+ * ```
+ */
+export function retrying<R extends ClientResponse<unknown>>(
+  options: number | (RetryOptions & { method?: string }) = {},
+): MonoTypeOperatorFunction<R> {
+  const resolved = resolveRetry(options);
+  return (source) => {
+    const method =
+      (typeof options === 'object' ? options.method : undefined) ?? (source as { [kMethod]?: string })[kMethod];
+    if (method === undefined) {
+      throw new InvalidOptionError(
+        'method',
+        'the request method: use retrying() right after request() or get(), or pass it',
+      );
+    }
+    return resolved === undefined ? source : withRetries(source, method.toUpperCase(), resolved);
+  };
 }
