@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, symlink, writeFile, access } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile, access } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +63,38 @@ describe('the package', function () {
       internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
       exports: Array(13).fill('function'),
     });
+  });
+
+  it("runs the README's HTTP client example as written: get as json, post formParams, a streamed body", async () => {
+    const readme = await readFile(path.join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## HTTP client'));
+    const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).to.be.a('string').that.includes("get(client, '/items', { as: 'json' })");
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`);
+        if (req.url === '/items') res.setHeader('content-type', 'application/json').end('[{"id":1}]');
+        else if (req.url === '/events') res.end('event one\n');
+        else res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      expect(example).to.include("'http://127.0.0.1:8080/'");
+      await writeFile(
+        path.join(folder, 'readme-client.mjs'),
+        example!.replace("'http://127.0.0.1:8080/'", `'${base}'`),
+      );
+      const { stdout } = await run(process.execPath, ['readme-client.mjs'], { cwd: folder, env: childEnv() });
+      expect(stdout).to.equal('event one\n');
+      expect(seen.sort()).to.deep.equal(['GET /events ', 'GET /items ', 'POST /login user=ann&tags=a&tags=b']);
+    } finally {
+      server.close();
+    }
   });
 
   it('ships type declarations for every export', async () => {

@@ -116,10 +116,14 @@ describe('HTTP client: redirects and cookies', function () {
     expect((res.body as Seen).headers.cookie).to.equal('foo=bar; something=else');
   });
 
-  it('honours cookie paths and expiry, and uses a jar of your own', async () => {
+  it('honours cookie domains, paths and expiry, and uses a jar of your own', async () => {
     const url = await serve((req, res) => {
       if (req.url === '/set')
-        res.writeHead(200, { 'set-cookie': ['scoped=1; Path=/admin', 'gone=1; Max-Age=0'] }).end();
+        res
+          .writeHead(200, {
+            'set-cookie': ['scoped=1; Path=/admin', 'gone=1; Max-Age=0', 'foreign=1; Domain=example.com'],
+          })
+          .end();
       else echo(req, res);
     });
     const jar = new CookieJar();
