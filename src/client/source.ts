@@ -1,4 +1,5 @@
 import type { Subscriber, TeardownLogic } from 'rxjs';
+import { PullQueue } from '../internal/pull-queue.js';
 
 /** Where a response body's chunks go, one reader at a time. */
 export interface ChunkSink {
@@ -67,64 +68,30 @@ export function subscribeSource(
  * consumer slows the socket. `return()` takes effect at once, even while a `next()` waits.
  */
 export function iterateSource(source: ChunkSource, options: ReadOptions): AsyncIterableIterator<Uint8Array> {
-  const ready: Uint8Array[] = [];
+  const queue = new PullQueue<Uint8Array>();
   let claimed = false;
-  let ended = false;
-  let stopped = false;
-  let error: Error | undefined;
-  let waiting: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: Error) => void } | undefined;
-  const settle = (): void => {
-    if (waiting === undefined) return;
-    const waiter = waiting;
-    if (ready.length > 0) {
-      waiting = undefined;
-      waiter.resolve({ value: ready.shift()!, done: false });
-    } else if (error !== undefined) {
-      waiting = undefined;
-      waiter.reject(error);
-    } else if (ended || stopped) {
-      waiting = undefined;
-      waiter.resolve({ value: undefined, done: true });
-    }
-  };
   const sink: ChunkSink = {
     data(chunk) {
-      if (stopped) return false;
+      if (queue.isStopped) return false;
       options.counted?.(chunk.byteLength);
-      ready.push(chunk);
-      settle();
+      queue.push(chunk);
       return false; // paused until the consumer asks for the next one
     },
-    end() {
-      ended = true;
-      settle();
-    },
-    error(cause) {
-      error ??= options.failure(cause);
-      settle();
-    },
+    end: () => queue.end(),
+    error: (cause) => queue.fail(options.failure(cause)),
+  };
+  const ask = (): void => {
+    if (claimed) source.resume();
+    else {
+      claimed = true;
+      source.claim(sink);
+    }
   };
   return {
-    next(): Promise<IteratorResult<Uint8Array>> {
-      if (ready.length > 0) return Promise.resolve({ value: ready.shift()!, done: false });
-      if (stopped || ended) return Promise.resolve({ value: undefined, done: true });
-      if (error !== undefined) return Promise.reject(error);
-      const next = new Promise<IteratorResult<Uint8Array>>((resolve, reject) => (waiting = { resolve, reject }));
-      if (claimed) source.resume();
-      else {
-        claimed = true;
-        source.claim(sink);
-      }
-      settle();
-      return next;
-    },
+    next: () => queue.next(ask),
     return(): Promise<IteratorResult<Uint8Array>> {
-      if (!stopped) {
-        stopped = true;
-        ready.length = 0;
-        if (!ended && error === undefined) source.abort();
-        settle();
-      }
+      if (!queue.isOver) source.abort();
+      queue.stop();
       return Promise.resolve({ value: undefined, done: true });
     },
     [Symbol.asyncIterator]() {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Subscriber, TeardownLogic } from 'rxjs';
+import { PullQueue } from './pull-queue.js';
 
 /** What {@link iterateReadable} does at the edges. */
 export interface ReadableIteratorOptions {
@@ -18,53 +19,33 @@ export interface ReadableIteratorOptions {
  * chunk boundaries are kept.
  */
 export function iterateReadable(stream: Readable, options: ReadableIteratorOptions): AsyncIterableIterator<Uint8Array> {
-  const ready: Uint8Array[] = [];
+  const queue = new PullQueue<Uint8Array>();
   let ended = false;
-  let stopped = false;
   let attached = false;
-  let error: Error | undefined;
-  let pending: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: Error) => void } | undefined;
 
-  const settle = (): void => {
-    if (pending === undefined) return;
-    const waiter = pending;
-    if (ready.length > 0) {
-      pending = undefined;
-      waiter.resolve({ value: ready.shift()!, done: false });
-    } else if (error !== undefined) {
-      pending = undefined;
-      detach();
-      waiter.reject(error);
-    } else if (ended || stopped) {
-      pending = undefined;
-      detach();
-      waiter.resolve({ value: undefined, done: true });
-    }
-  };
   const onData = (chunk: Uint8Array): void => {
     try {
       options.inspect?.(chunk);
-    } catch (e) {
-      error ??= e as Error;
+    } catch (error) {
       release();
-      settle();
+      queue.fail(error);
       return;
     }
-    ready.push(chunk);
     stream.pause();
-    settle();
+    queue.push(chunk);
   };
   const onEnd = (): void => {
     ended = true;
-    settle();
+    detach();
+    queue.end();
   };
   const onError = (cause: unknown): void => {
-    error ??= options.failure(cause);
-    settle();
+    detach();
+    queue.fail(options.failure(cause));
   };
   const onClose = (): void => {
-    if (!ended) error ??= options.failure();
-    settle();
+    detach();
+    if (!ended) queue.fail(options.failure());
   };
   function release(): void {
     detach();
@@ -76,35 +57,32 @@ export function iterateReadable(stream: Readable, options: ReadableIteratorOptio
     stream.off('error', onError);
     stream.off('close', onClose);
   }
+  const ask = (): void => {
+    if (!attached) {
+      attached = true;
+      if (stream.readableEnded) {
+        ended = true;
+        queue.end();
+        return;
+      }
+      if (stream.destroyed) {
+        queue.fail(options.failure(stream.errored ?? undefined));
+        return;
+      }
+      stream.on('data', onData);
+      stream.on('end', onEnd);
+      stream.on('error', onError);
+      stream.on('close', onClose);
+    }
+    stream.resume();
+  };
 
   return {
-    next(): Promise<IteratorResult<Uint8Array>> {
-      if (stopped || (ended && ready.length === 0)) return Promise.resolve({ value: undefined, done: true });
-      if (error !== undefined && ready.length === 0) return Promise.reject(error);
-      if (ready.length > 0) return Promise.resolve({ value: ready.shift()!, done: false });
-      if (!attached) {
-        attached = true;
-        if (stream.readableEnded) {
-          ended = true;
-          return Promise.resolve({ value: undefined, done: true });
-        }
-        if (stream.destroyed) return Promise.reject((error = options.failure(stream.errored ?? undefined)));
-        stream.on('data', onData);
-        stream.on('end', onEnd);
-        stream.on('error', onError);
-        stream.on('close', onClose);
-      }
-      return new Promise((resolve, reject) => {
-        pending = { resolve, reject };
-        stream.resume();
-      });
-    },
+    next: () => queue.next(ask),
     return(): Promise<IteratorResult<Uint8Array>> {
-      if (!stopped) {
-        stopped = true;
-        ready.length = 0;
+      if (!queue.isStopped) {
+        queue.stop();
         release();
-        settle();
       }
       return Promise.resolve({ value: undefined, done: true });
     },
