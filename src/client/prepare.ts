@@ -57,24 +57,27 @@ function appendParams(target: URLSearchParams, params: Params): void {
 }
 
 /** Checks the options and works out everything that does not depend on the subscription. */
-export function prepare(client: Client, options: RequestOptions): Prepared {
+export function prepare(
+  client: Client,
+  options: Omit<RequestOptions, 'url'> & { url?: RequestOptions['url'] },
+  methodGiven?: string,
+  urlGiven?: string | URL,
+): Prepared {
   if (!(client instanceof Object) || !(kClient in client))
     throw new InvalidOptionError('client', 'a client from createClient()');
   if (options === null || typeof options !== 'object')
     throw new InvalidOptionError('options', 'an object with at least a url');
   checkKnownOptions(options, optionNames, 'request');
   const config = client[kClient];
-  const method = (options.method ?? 'GET').toUpperCase();
-  if (headerNameProblem(method) !== undefined)
+  const method = methodGiven ?? (options.method ?? 'GET').toUpperCase();
+  if (methodGiven === undefined && headerNameProblem(method) !== undefined)
     throw new InvalidOptionError('method', `an HTTP method, got ${describe(options.method)}`);
+  const target = urlGiven ?? options.url;
   let url: URL;
   try {
-    url = new URL(options.url, config.baseUrl);
+    url = new URL(target as string | URL, config.baseUrl);
   } catch {
-    throw new InvalidOptionError(
-      'url',
-      `an absolute URL or one relative to baseUrl, got ${describe(String(options.url))}`,
-    );
+    throw new InvalidOptionError('url', `an absolute URL or one relative to baseUrl, got ${describe(String(target))}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new InvalidOptionError('url', `an http: or https: URL, got ${url.protocol}`);

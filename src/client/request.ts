@@ -1,7 +1,7 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type { Client } from './create-client.js';
 import { Flight } from './flight.js';
-import { prepare } from './prepare.js';
+import { type Prepared, prepare } from './prepare.js';
 import { kMethod, resolveRetry, retries, withRetries } from './retry.js';
 import type { ClientResponse, RequestOptions } from './types.js';
 import { readWhole } from './whole.js';
@@ -34,15 +34,19 @@ export function request(
 ): Observable<ClientResponse<Uint8Array>>;
 export function request(client: Client, options: RequestOptions): Observable<ClientResponse>;
 export function request(client: Client, options: RequestOptions): Observable<ClientResponse<unknown>> {
-  const prepared = prepare(client, options);
+  return send(prepare(client, options), options.retry);
+}
+
+/** The request Observable of a prepared request: one flight per subscription, and retries if asked for. */
+export function send(prepared: Prepared, retry: RequestOptions['retry']): Observable<ClientResponse<unknown>> {
   const { method } = prepared.outgoing;
-  const again = resolveRetry(options.retry);
-  let sent: Observable<ClientResponse<unknown>>;
+  const again = resolveRetry(retry);
+  let sent: Observable<ClientResponse<unknown>> & { [kMethod]?: string };
   if (!retries(method, again)) sent = new Observable((subscriber) => new Flight(prepared, subscriber).start());
   else {
     // Retries pick the response by its status before its body is read, so `as` reads it after them.
     const { as } = prepared;
-    const streamed = { ...prepared, as: 'stream' as const };
+    const streamed: Prepared = { ...prepared, as: 'stream' };
     const retried = withRetries(
       new Observable<ClientResponse>((subscriber) =>
         new Flight(streamed, subscriber as Subscriber<ClientResponse<unknown>>).start(),
@@ -53,5 +57,6 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
     sent =
       as === 'stream' ? retried : retried.pipe(readWhole(as, prepared.config.maxResponseSize, method, prepared.where));
   }
-  return Object.assign(sent, { [kMethod]: method });
+  sent[kMethod] = method;
+  return sent;
 }

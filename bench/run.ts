@@ -1,0 +1,252 @@
+/**
+ * The whole benchmark suite, `npm run bench`: every scenario side by side with its bare baseline, one after the
+ * other, then one summary.
+ *
+ * Each scenario is its own script, run here as a child process and also runnable alone:
+ *   1. bench/server.ts     hello world: node:http, rxjet (plain, Observable), Fastify, Hono, Marble.js, Express
+ *   2. bench/streaming.ts  1 GiB in 64 KiB chunks (MiB/s, peak RSS), and a slow reader (server RSS, pull and push)
+ *   3. bench/websocket.ts  echo round trips, 64 KiB message throughput, memory per idle connection (ws vs rxjet)
+ *   4. bench/client.ts     client requests/s: undici.request, rxjet get (streamed, as: 'text'), fetch, node:http
+ *   5. bench/latency.ts    p50 and p99 at a fixed rate of half the bare server's maximum
+ * Each writes bench/results/<scenario>-latest.json. This script then gathers them into bench/results/latest.json
+ * (every ratio with its target and whether it is met), draws bench/results/chart.svg, rewrites the table between the
+ * `bench:summary` markers in README.md, and prints the summary.
+ *
+ * Run:    npm run bench                       (builds first; about 8 minutes)
+ * Some:   BENCH_ONLY=server,client npm run bench
+ * Redraw: BENCH_ONLY=none npm run bench       (summary, chart and README from the existing results files)
+ * Env:    BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS and each script's own settings pass through.
+ */
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
+import { chart, met, type Bar } from './chart.js';
+import * as lib from './lib.js';
+
+const scenarios = ['server', 'streaming', 'websocket', 'client', 'latency'] as const;
+type Scenario = (typeof scenarios)[number];
+
+const results = new URL('./results/', import.meta.url);
+const readme = new URL('../README.md', import.meta.url);
+
+/** Runs one scenario's script as a child process with the terminal, failing if it fails. */
+function runScript(scenario: Scenario): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL(`./${scenario}.ts`, import.meta.url))],
+      { stdio: 'inherit' },
+    );
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`bench/${scenario}.ts failed (code ${code}, signal ${signal})`)),
+    );
+  });
+}
+
+async function load(scenario: Scenario): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(await readFile(new URL(`${scenario}-latest.json`, results), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Row {
+  id: string;
+  ratio?: number;
+  [key: string]: unknown;
+}
+
+const rows = (value: unknown): Row[] => (Array.isArray(value) ? (value as Row[]) : []);
+const find = (list: Row[], id: string): Row | undefined => list.find((row) => row.id === id);
+const num = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+
+/** Every target of the suite, as bars: a ratio and the bound it is held to. */
+function bars(data: Partial<Record<Scenario, Record<string, unknown>>>): Bar[] {
+  const out: Bar[] = [];
+  const add = (
+    group: string,
+    label: string,
+    value: number | undefined,
+    target: number,
+    direction: Bar['direction'],
+  ) => {
+    if (value !== undefined) out.push({ group, label, value: Number(value.toFixed(3)), target, direction });
+  };
+
+  const hello = rows(data.server?.results);
+  const rps = (id: string): number | undefined => num(find(hello, id)?.medianRequestsPerSecond);
+  const node = rps('node');
+  for (const [id, label] of [
+    ['rxjet', 'rxjet plain handler / node:http'],
+    ['rxjet-observable', 'rxjet Observable handler / node:http'],
+  ] as const) {
+    const own = rps(id);
+    add('1. Hello world', label, own !== undefined && node !== undefined ? own / node : undefined, 0.97, 'atLeast');
+    for (const [rival, name, target] of [
+      ['fastify', 'Fastify', 1],
+      ['hono', 'Hono', 1],
+      ['marble', 'Marble.js', 3],
+    ] as const) {
+      const other = rps(rival);
+      const kind = id === 'rxjet' ? 'plain' : 'Observable';
+      add(
+        '1. Hello world',
+        `rxjet ${kind} / ${name}`,
+        own !== undefined && other ? own / other : undefined,
+        target,
+        'atLeast',
+      );
+    }
+  }
+
+  const streaming = data.streaming as
+    { streaming?: { results?: unknown }; slowReader?: { results?: unknown } } | undefined;
+  const stream = rows(streaming?.streaming?.results);
+  add(
+    '2. Streaming 1 GiB',
+    'rxjet Observable body / pipeline',
+    num(find(stream, 'rxjet-observable')?.ratio),
+    0.95,
+    'atLeast',
+  );
+  add(
+    '2. Streaming 1 GiB',
+    'rxjet async-iterable body / pipeline',
+    num(find(stream, 'rxjet-iterable')?.ratio),
+    0.95,
+    'atLeast',
+  );
+  const slow = rows(streaming?.slowReader?.results);
+  // Memory bounds are in MiB, not ratios: drawn as a share of the 64 MiB bound.
+  for (const [id, label] of [
+    ['pull', 'slow reader, pull body: peak RSS above idle / 64 MiB'],
+    ['push', 'slow reader, push body: peak RSS above idle / 64 MiB'],
+  ] as const) {
+    const above = num(find(slow, id)?.peakAboveIdleMiB);
+    add('3. Slow reader', label, above === undefined ? undefined : Math.max(0, above) / 64, 1, 'atMost');
+  }
+
+  const ws = data.websocket as { echo?: unknown; idle?: unknown; throughput?: { results?: unknown } } | undefined;
+  add('4. WebSocket', 'echo round trips / ws', num(find(rows(ws?.echo), 'rxjet')?.ratio), 0.97, 'atLeast');
+  add(
+    '4. WebSocket',
+    'idle memory per connection (RSS) / ws',
+    num(find(rows(ws?.idle), 'rxjet')?.rssRatio),
+    1.3,
+    'atMost',
+  );
+  const throughput = num(find(rows(ws?.throughput?.results), 'rxjet')?.ratio);
+  add('4. WebSocket', '64 KiB messages, MiB/s / ws', throughput, 0.95, 'atLeast');
+
+  const client = rows(data.client?.results);
+  const fetchRate = num(find(client, 'fetch')?.medianRequestsPerSecond);
+  for (const [id, label] of [
+    ['rxjet-stream', 'rxjet get, streamed'],
+    ['rxjet-text', "rxjet get, as: 'text'"],
+  ] as const) {
+    const row = find(client, id);
+    add('5. HTTP client', `${label} / undici.request`, num(row?.ratio), 0.95, 'atLeast');
+    const rate = num(row?.medianRequestsPerSecond);
+    add(
+      '5. HTTP client',
+      `${label} / fetch`,
+      rate !== undefined && fetchRate ? rate / fetchRate : undefined,
+      4,
+      'atLeast',
+    );
+  }
+
+  const latency = rows(data.latency?.results);
+  add(
+    '6. Latency at half the bare maximum',
+    'p99, rxjet / node:http',
+    num(find(latency, 'rxjet')?.p99Ratio),
+    1.1,
+    'atMost',
+  );
+  return out;
+}
+
+/** The README's summary: a table of every target, between markers this script owns. */
+function readmeTable(all: Bar[], meta: ReturnType<typeof lib.machine>): string {
+  const lines = [
+    `Measured ${meta.date.slice(0, 10)} on Node ${meta.node.replace(/^v/, '')}, ${meta.platform}, ${meta.cpus} CPUs (${meta.cpuModel}); \`npm run bench\` redraws this table and the chart.`,
+    '',
+    '| scenario | measure | ratio | target | met |',
+    '| --- | --- | ---: | ---: | :---: |',
+    ...all.map(
+      (bar) =>
+        `| ${bar.group.replace(/^\d+\. /, '')} | ${bar.label} | ${bar.value.toFixed(2)}x | ${bar.direction === 'atLeast' ? '≥' : '≤'} ${bar.target}x | ${met(bar) ? 'yes' : 'no'} |`,
+    ),
+    '',
+    '![rxjet against the bare platform](bench/results/chart.svg)',
+  ];
+  return lines.join('\n');
+}
+
+async function updateReadme(table: string): Promise<boolean> {
+  const text = await readFile(readme, 'utf8');
+  const start = '<!-- bench:summary:start -->';
+  const end = '<!-- bench:summary:end -->';
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) return false;
+  const updated = `${text.slice(0, from + start.length)}\n${table}\n${text.slice(to)}`;
+  // Formatted as the project formats its Markdown, so that the check stays green after a run.
+  const path = fileURLToPath(readme);
+  const options = (await prettier.resolveConfig(path)) ?? {};
+  await writeFile(readme, await prettier.format(updated, { ...options, filepath: path }));
+  return true;
+}
+
+async function runParent(): Promise<void> {
+  const only = process.env.BENCH_ONLY;
+  const chosen = only === undefined || only === '' ? [...scenarios] : only.split(',').filter((s) => s !== 'none');
+  for (const name of chosen) {
+    if (!scenarios.includes(name as Scenario)) throw new Error(`BENCH_ONLY: unknown scenario ${name}`);
+  }
+  const started = Date.now();
+  for (const scenario of chosen as Scenario[]) {
+    console.log(`\n=== ${scenario} ===`);
+    await runScript(scenario);
+  }
+
+  const data: Partial<Record<Scenario, Record<string, unknown>>> = {};
+  for (const scenario of scenarios) {
+    const loaded = await load(scenario);
+    if (loaded !== undefined) data[scenario] = loaded;
+  }
+  const all = bars(data);
+  const meta = lib.machine();
+  const minutes = (Date.now() - started) / 60_000;
+
+  console.log(`\n=== summary (${minutes.toFixed(1)} min) ===`);
+  lib.printMachine(meta);
+  lib.printTable([
+    ['measure', 'ratio', 'target', 'met'],
+    ...all.map((bar) => [
+      `${bar.group}: ${bar.label}`,
+      `${bar.value.toFixed(2)}x`,
+      `${bar.direction === 'atLeast' ? '>=' : '<='} ${bar.target}x`,
+      met(bar) ? 'yes' : 'NO',
+    ]),
+  ]);
+
+  const caption = `${meta.date.slice(0, 10)}, Node ${meta.node}, ${meta.platform}, ${meta.cpus} CPUs (${meta.cpuModel})`;
+  await writeFile(new URL('chart.svg', results), chart('rxjet against the bare platform', caption, all));
+  const summary = {
+    ...meta,
+    minutes: Number(minutes.toFixed(1)),
+    targets: all.map((bar) => ({ ...bar, met: met(bar) })),
+    scenarios: data,
+  };
+  await writeFile(new URL('latest.json', results), `${JSON.stringify(summary, null, 2)}\n`);
+  console.log('\nWritten to bench/results/latest.json and bench/results/chart.svg');
+  if (await updateReadme(readmeTable(all, meta))) console.log('README.md: the Performance table is redrawn.');
+}
+
+await lib.main(() => Promise.resolve(), runParent);
