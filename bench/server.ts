@@ -1,20 +1,23 @@
 /**
- * Hello-world throughput of rxjet against bare node:http.
+ * Hello-world throughput of rxjet against bare node:http and other Node.js HTTP frameworks.
  *
- * Three contenders answer every request with `hello world` as text/plain: a bare `node:http` server, rxjet with
- * a handler returning a plain response object, and rxjet with a handler returning an Observable of one. Each server
- * runs in its own child process, so it does not share a thread with the load generator (wrk if it is on the PATH,
- * else autocannon from node_modules). After one warm-up run each, the contenders are measured in alternating
- * rounds (A B C A B C ...) and the median requests per second of each is reported, with its ratio to node:http.
+ * Seven contenders answer GET / with `hello world` as text/plain: a bare `node:http` server (the baseline), rxjet
+ * with a handler returning a plain response object, rxjet with a handler returning an Observable of one, Fastify 5,
+ * Hono 4 on @hono/node-server, Marble.js 4 (also built on RxJS) and Express 5, each written the plain way its own
+ * documentation shows, with its default settings. Each server runs in its own child process, so it does not share a
+ * thread with the load generator (wrk if it is on the PATH, else autocannon from node_modules). Every server is
+ * checked to answer `hello world` first; after one warm-up run each, the contenders are measured in alternating
+ * rounds (A B C ... A B C ...) and the median requests per second of each is reported, with its ratio to node:http.
  * The results are also written to bench/results/server-latest.json.
  *
- * Run:   npm run bench
+ * Run:   npm run bench (about 2 minutes with the defaults)
  * Quick: BENCH_ROUNDS=1 BENCH_SECONDS=1 npm run bench
  * Env:   BENCH_ROUNDS (default 5), BENCH_SECONDS per run (default 3), BENCH_WARMUP seconds (default 2),
  *        BENCH_CONNECTIONS (default 50)
  */
 import { existsSync } from 'node:fs';
 import { get } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as lib from './lib.js';
 
@@ -22,6 +25,10 @@ const contenders = [
   { id: 'node', label: 'node:http' },
   { id: 'rxjet', label: 'rxjet (plain response)' },
   { id: 'rxjet-observable', label: 'rxjet (Observable)' },
+  { id: 'fastify', label: 'Fastify' },
+  { id: 'hono', label: 'Hono' },
+  { id: 'marble', label: 'Marble.js' },
+  { id: 'express', label: 'Express' },
 ] as const;
 
 type ContenderId = (typeof contenders)[number]['id'];
@@ -41,27 +48,94 @@ interface LoadGenerator {
 // Child: one server, reporting its port over IPC.
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The port a listening server is bound to, for the frameworks that only hand back their node:http server. */
+function boundPort(server: { address(): AddressInfo | string | null }): number {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the server has no port');
+  return address.port;
+}
+
+/**
+ * Starts each contender's server and resolves with its port. Every framework is written the plain way its own
+ * documentation shows a hello-world server, with its default (production) settings, and is imported only in its
+ * own child, so that no process loads the others.
+ */
+const servers: Record<ContenderId, () => Promise<number>> = {
+  async node() {
+    return (await lib.startHelloServer()).port;
+  },
+
+  async rxjet() {
+    // The built package, as users run it (npm run bench builds first).
+    const { serve } = await import('../dist/server/index.js');
+    const server = await serve({
+      port: 0,
+      host: '127.0.0.1',
+      handler: () => ({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO }),
+    });
+    return server.port;
+  },
+
+  async 'rxjet-observable'() {
+    const { serve } = await import('../dist/server/index.js');
+    const { of } = await import('rxjs');
+    const server = await serve({
+      port: 0,
+      host: '127.0.0.1',
+      handler: () => of({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO }),
+    });
+    return server.port;
+  },
+
+  async fastify() {
+    // The logger is off unless asked for; a string reply is sent as text/plain.
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify();
+    app.get('/', async () => lib.HELLO);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return boundPort(app.server);
+  },
+
+  async hono() {
+    const { Hono } = await import('hono');
+    const { serve } = await import('@hono/node-server');
+    const app = new Hono();
+    app.get('/', (c) => c.text(lib.HELLO));
+    return new Promise((resolve) => {
+      serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(info.port));
+    });
+  },
+
+  async marble() {
+    // Marble.js 4 is built on RxJS 7, like rxjet; it logs its routes and address once at start-up, not per request.
+    const { createServer, httpListener, r } = await import('@marblejs/http');
+    const { map } = await import('rxjs');
+    const hello$ = r.pipe(
+      r.matchPath('/'),
+      r.matchType('GET'),
+      r.useEffect((req$) => req$.pipe(map(() => ({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO })))),
+    );
+    // createServer resolves with an IO (a function) that starts listening and resolves with the node:http server.
+    const listen = await createServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      listener: httpListener({ effects: [hello$] }),
+    });
+    return boundPort(await listen());
+  },
+
+  async express() {
+    const { default: express } = await import('express');
+    const app = express();
+    app.get('/', (_req, res) => {
+      res.type('text/plain').send(lib.HELLO);
+    });
+    return lib.listeningPort(app.listen(0, '127.0.0.1'));
+  },
+};
+
 async function runChild(id: ContenderId): Promise<void> {
-  if (id === 'node') {
-    lib.sendReady((await lib.startHelloServer()).port);
-    return;
-  }
-  // The built package, as users run it (npm run bench builds first).
-  const { serve } = await import('../dist/server/index.js');
-  const { of } = await import('rxjs');
-  const server =
-    id === 'rxjet'
-      ? await serve({
-          port: 0,
-          host: '127.0.0.1',
-          handler: () => ({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO }),
-        })
-      : await serve({
-          port: 0,
-          host: '127.0.0.1',
-          handler: () => of({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO }),
-        });
-  lib.sendReady(server.port);
+  lib.sendReady(await servers[id]());
 }
 
 // ---------------------------------------------------------------------------------------------------------------

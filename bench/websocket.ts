@@ -1,5 +1,6 @@
 /**
- * WebSocket echo throughput and memory per idle connection of rxjet against a bare `ws` server.
+ * WebSocket echo round trips, 64 KiB message throughput and memory per idle connection of rxjet against a bare `ws`
+ * server.
  *
  * Two contenders echo every message back: a bare `ws` WebSocketServer, and rxjet serving
  * `websocketHandler: (conn) => conn.in$` with its default options. Each server runs in its own child process; this
@@ -9,16 +10,23 @@
  *    BENCH_SECONDS. After one warm-up run each, the contenders are measured in alternating rounds (A B A B ...) and
  *    the median round trips per second of each is reported, with its ratio to ws, and the median CPU time the
  *    server process spent per round trip (which other load on the machine disturbs less than the rate).
- * 2. Idle memory: for each contender a fresh server process (run with --expose-gc) reports its memory after a
+ * 2. Throughput: on the same servers, BENCH_WS_STREAMS clients each keep BENCH_WS_WINDOW binary messages of 64 KiB
+ *    in flight (one preallocated Buffer, sent again whenever an echo returns), for BENCH_SECONDS. After a check
+ *    and one warm-up run each, alternating rounds as above; reported: the median MiB/s of echoed payload (every
+ *    echo's length checked), its ratio to ws, and the median server CPU time per MiB. rxjet's default outbound
+ *    highWaterMark (1 MiB, then close 1008) bounds the window: keep it below 16.
+ * 3. Idle memory: for each contender a fresh server process (run with --expose-gc) reports its memory after a
  *    forced GC, BENCH_IDLE idle connections are opened (in batches), and it reports again; the difference divided
  *    by the connections is the cost of one idle connection, in RSS and in V8 heap.
  *
  * The results are also written to bench/results/websocket-latest.json.
  *
- * Run:   npm run build && node --import tsx bench/websocket.ts
+ * Run:   npm run build && node --import tsx bench/websocket.ts   (about 1.5 minutes with the defaults)
  * Quick: BENCH_ROUNDS=1 BENCH_SECONDS=1 BENCH_IDLE=500 node --import tsx bench/websocket.ts
  * Env:   BENCH_ROUNDS (default 5), BENCH_SECONDS per run (default 3), BENCH_WARMUP seconds (default 2),
- *        BENCH_CONNECTIONS (default 50), BENCH_IDLE connections (default 5000; needs as many open files per process)
+ *        BENCH_CONNECTIONS (default 50), BENCH_WS_STREAMS throughput clients (default 4), BENCH_WS_WINDOW
+ *        messages in flight per throughput client (default 8), BENCH_IDLE connections (default 5000; needs as many
+ *        open files per process)
  */
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -26,6 +34,9 @@ import * as lib from './lib.js';
 
 /** The echoed message: 32 bytes of text. */
 const MESSAGE = Buffer.from('rxjet websocket benchmark 32 B!!');
+/** The message of the throughput test: 64 KiB, sent as binary; preallocated, so the client spends nothing on it. */
+const BIG = Buffer.alloc(64 * 1024, 'rxjet');
+const MiB = 1024 * 1024;
 /** Idle connections opened at a time. */
 const BATCH = 200;
 
@@ -55,6 +66,15 @@ interface EchoSample {
   /** CPU time the server process spent per round trip, in microseconds: less sensitive to other load. */
   serverMicrosPerRoundTrip: number;
   /** Wrong echoes, and errors or closes during the run. */
+  errors: number;
+}
+
+interface ThroughputSample {
+  /** Echoed payload received per second, in MiB. */
+  mibPerSecond: number;
+  /** CPU time the server process spent per MiB echoed, in microseconds. */
+  serverMicrosPerMiB: number;
+  /** Echoes of the wrong length or type, and errors or closes during the run. */
   errors: number;
 }
 
@@ -223,6 +243,43 @@ async function echo(server: lib.ChildServer, seconds: number, connections: numbe
   };
 }
 
+/** Echoed 64 KiB binary messages per second over `streams` clients, `window` messages in flight on each. */
+async function throughput(
+  server: lib.ChildServer,
+  seconds: number,
+  streams: number,
+  window: number,
+): Promise<ThroughputSample> {
+  const sockets = await connectMany(`ws://127.0.0.1:${server.port}`, streams, BATCH);
+  let running = true;
+  let received = 0;
+  let errors = 0;
+  for (const ws of sockets) {
+    ws.on('message', (data, isBinary) => {
+      if (!running) return;
+      if (isBinary && Buffer.isBuffer(data) && data.byteLength === BIG.byteLength) received += data.byteLength;
+      else errors++;
+      ws.send(BIG, { binary: true });
+    });
+    ws.on('error', () => running && errors++);
+    ws.on('close', () => running && errors++);
+  }
+  const cpuBefore = await lib.askCpu(server.child);
+  const start = performance.now();
+  for (const ws of sockets) for (let i = 0; i < window; i++) ws.send(BIG, { binary: true });
+  await lib.delay(seconds * 1000);
+  running = false;
+  const elapsed = (performance.now() - start) / 1000;
+  const mib = received / MiB;
+  const cpuAfter = await lib.askCpu(server.child);
+  await closeAll(sockets);
+  return {
+    mibPerSecond: mib / elapsed,
+    serverMicrosPerMiB: mib === 0 ? 0 : (cpuAfter - cpuBefore) / mib,
+    errors,
+  };
+}
+
 interface IdleResult {
   id: ContenderId;
   label: string;
@@ -270,6 +327,8 @@ async function runParent(): Promise<void> {
   const bench = lib.settings();
   const { rounds, seconds, warmup, connections } = bench;
   const idle = lib.envInt('BENCH_IDLE', 5000, 1);
+  const streams = lib.envInt('BENCH_WS_STREAMS', 4, 1);
+  const window = lib.envInt('BENCH_WS_WINDOW', 8, 1);
 
   // This process holds every client socket and each server process every server socket; both inherit this limit.
   const limit = await openFilesLimit();
@@ -281,10 +340,12 @@ async function runParent(): Promise<void> {
     );
   }
 
-  const estimate = contenders.length * (warmup + rounds * seconds + 2 + Math.ceil(idle / 1000));
+  // Per contender: a check, a warm-up and the rounds for echo and for throughput, then the idle connections.
+  const estimate = contenders.length * (2 * (warmup + rounds * seconds + 2) + Math.ceil(idle / 1000));
   console.log(
-    `rxjet WebSocket benchmark: echo over ${connections} connections, ${rounds} round(s) of ${seconds} s` +
-      `, ${warmup} s warm-up; then ${idle} idle connections per server (about ${estimate} s)`,
+    `rxjet WebSocket benchmark: echo over ${connections} connections, then 64 KiB messages over ${streams} ` +
+      `connections with ${window} in flight each, ${rounds} round(s) of ${seconds} s, ${warmup} s warm-up; ` +
+      `then ${idle} idle connections per server (about ${estimate} s)`,
   );
 
   // Whatever happens, do not outlive the run by much.
@@ -301,11 +362,30 @@ async function runParent(): Promise<void> {
     for (const server of servers) await echo(server, warmup, connections);
   }
 
+  console.log('  echo, round trips/s');
   const samples = await lib.measureRounds(
     contenders,
     rounds,
     (i) => echo(servers[i]!, seconds, connections),
     (sample) => sample.roundTripsPerSecond,
+  );
+
+  // 2. 64 KiB message throughput, on the same servers: check each echoes them, then warm it up.
+  for (const [i, server] of servers.entries()) {
+    const check = await throughput(server, 1, 1, 1);
+    if (check.errors > 0 || check.mibPerSecond === 0) {
+      throw new Error(`${contenders[i]!.label} does not echo 64 KiB binary messages`);
+    }
+  }
+  if (warmup > 0) {
+    for (const server of servers) await throughput(server, warmup, streams, window);
+  }
+  console.log('  64 KiB messages, MiB/s');
+  const bigSamples = await lib.measureRounds(
+    contenders,
+    rounds,
+    (i) => throughput(servers[i]!, seconds, streams, window),
+    (sample) => sample.mibPerSecond,
   );
   for (const { child } of servers) lib.killChild(child);
 
@@ -323,7 +403,18 @@ async function runParent(): Promise<void> {
     errors: lib.totalErrors(samples[i]!),
   }));
 
-  // 2. Memory per idle connection, one fresh server process each.
+  const bigMedians = bigSamples.map((s) => lib.median(s.map((x) => x.mibPerSecond)));
+  const throughputResults = contenders.map((contender, i) => ({
+    id: contender.id,
+    label: contender.label,
+    medianMiBps: Number(bigMedians[i]!.toFixed(1)),
+    ratio: lib.ratio(bigMedians[i]!, bigMedians[0]!),
+    serverMicrosPerMiB: Math.round(lib.median(bigSamples[i]!.map((x) => x.serverMicrosPerMiB))),
+    samples: bigSamples[i]!.map((s) => Number(s.mibPerSecond.toFixed(1))),
+    errors: lib.totalErrors(bigSamples[i]!),
+  }));
+
+  // 3. Memory per idle connection, one fresh server process each.
   const idleResults: IdleResult[] = [];
   for (const contender of contenders) {
     const result = await idleMemory(contender, idle);
@@ -357,6 +448,19 @@ async function runParent(): Promise<void> {
     ]),
   ]);
   console.log();
+  console.log(`64 KiB binary messages, ${streams} connections, ${window} in flight each`);
+  lib.printTable([
+    ['contender', 'median MiB/s', 'vs ws', 'server CPU/MiB', 'vs ws', 'errors'],
+    ...throughputResults.map((r) => [
+      r.label,
+      r.medianMiBps.toFixed(1),
+      `${r.ratio.toFixed(2)}x`,
+      `${(r.serverMicrosPerMiB / 1000).toFixed(2)} ms`,
+      `${lib.ratio(r.serverMicrosPerMiB, throughputResults[0]!.serverMicrosPerMiB).toFixed(2)}x`,
+      String(r.errors),
+    ]),
+  ]);
+  console.log();
   console.log(`Memory per idle connection, ${idle} connections, after a forced GC`);
   lib.printTable([
     ['contender', 'RSS/conn', 'vs ws', 'heap/conn', 'vs ws', 'open on server'],
@@ -370,11 +474,17 @@ async function runParent(): Promise<void> {
     ]),
   ]);
   if (echoResults.some((r) => r.errors > 0)) console.log('\nWarning: some echo runs had errors.');
+  if (throughputResults.some((r) => r.errors > 0)) console.log('\nWarning: some 64 KiB message runs had errors.');
   if (idleResults.some((r) => r.openOnServer !== idle)) {
     console.log('\nWarning: a server did not count every idle connection as open.');
   }
 
-  await lib.writeResults('websocket', { ...meta, echo: echoResults, idle: idleWithRatios });
+  await lib.writeResults('websocket', {
+    ...meta,
+    echo: echoResults,
+    throughput: { messageKiB: BIG.byteLength / 1024, streams, window, results: throughputResults },
+    idle: idleWithRatios,
+  });
 }
 
 await lib.main(
