@@ -64,9 +64,28 @@ export interface ConnectionSettings {
 const kConnection = Symbol('rxjet.connection');
 type Owned = SocketLike & { [kConnection]: Connection };
 
+/**
+ * The last text message received or sent, with its UTF-8 bytes. ws would encode a string again
+ * for every send; an echo, a relay or a broadcast of one string to many sockets sends these bytes
+ * instead (ws copies a buffer it is given before masking it, so sharing it is safe).
+ */
+let lastText: string | undefined;
+let lastTextBytes: Buffer | undefined;
+
+/** Frame options for ws, shared: ws copies them into its own object. */
+const TEXT = Object.freeze({ binary: false });
+const BINARY = Object.freeze({ binary: true });
+
 function onMessage(this: SocketLike, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
   const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  (this as Owned)[kConnection].receive(isBinary ? bytes : bytes.toString());
+  if (isBinary) {
+    (this as Owned)[kConnection].receive(bytes);
+    return;
+  }
+  const text = bytes.toString();
+  lastText = text;
+  lastTextBytes = bytes;
+  (this as Owned)[kConnection].receive(text);
 }
 function onClose(this: SocketLike, code: number, reason: Buffer): void {
   (this as Owned)[kConnection].closed(code, reason.toString());
@@ -233,15 +252,10 @@ export class Connection implements WebSocketConnection {
         this.live?.next({ type: 'error', error: new WebSocketClosedError(this.request.url) });
       return false;
     }
-    let binary: boolean;
     let bytes: number;
-    if (typeof message === 'string') {
-      binary = false;
-      bytes = message.length;
-    } else if (message instanceof Uint8Array) {
-      binary = true;
-      bytes = message.byteLength;
-    } else {
+    if (typeof message === 'string') bytes = message.length;
+    else if (message instanceof Uint8Array) bytes = message.byteLength;
+    else {
       this.report(new InvalidMessageError(this.request.url, message));
       return false;
     }
@@ -253,7 +267,14 @@ export class Connection implements WebSocketConnection {
       }
       return false;
     }
-    socket.send(message, { binary }, callback);
+    if (typeof message !== 'string') socket.send(message, BINARY, callback);
+    else {
+      if (message !== lastText) {
+        lastTextBytes = Buffer.from(message);
+        lastText = message;
+      }
+      socket.send(lastTextBytes!, TEXT, callback);
+    }
     return true;
   }
 
