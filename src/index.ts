@@ -5,6 +5,7 @@ export {
   text,
   json,
   form,
+  pullable,
   type CloseOptions,
   type ServeOptions,
   type ResponseOptions,

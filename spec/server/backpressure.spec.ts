@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import net from 'node:net';
 import { once } from 'node:events';
-import { Observable } from 'rxjs';
+import { lastValueFrom, Observable, take, toArray } from 'rxjs';
+import { pullable } from '../../src/server/index.js';
 import { closeAll, settled, start, until } from '../helpers.js';
 
 const chunkSize = 64 * 1024;
@@ -49,6 +50,38 @@ describe('serve: backpressure', function () {
     const received = await client.drain();
     expect(produced).to.equal(total);
     expect(received).to.be.greaterThan(total * chunkSize);
+  });
+
+  it('pulls an Observable made by pullable() as it pulls an iterable, and stays an Observable for others', async () => {
+    const total = 1024; // 64 MiB
+    let produced = 0;
+    function* chunks(): Generator<Buffer> {
+      for (let i = 0; i < total; i++) {
+        produced++;
+        yield chunk;
+      }
+    }
+    const server = await start(() => ({ body: pullable(chunks) }));
+    const client = await stalledClient(server.port);
+    const stalledAt = await settled(() => produced);
+    expect(stalledAt * chunkSize).to.be.lessThan(32 * 1024 * 1024, 'the producer waited for the client');
+    const received = await client.drain();
+    expect(produced).to.equal(total);
+    expect(received).to.be.greaterThan(total * chunkSize);
+
+    // Cold with a function, once with an iterable object; an Observable for RxJS all the same.
+    const cold = pullable(async function* () {
+      yield 1;
+      yield 2;
+    });
+    expect(await lastValueFrom(cold.pipe(toArray()))).to.deep.equal([1, 2]);
+    expect(await lastValueFrom(cold.pipe(toArray()))).to.deep.equal([1, 2]);
+    const once = pullable([1, 2, 3].values());
+    expect(await lastValueFrom(once.pipe(take(2), toArray()))).to.deep.equal([1, 2]);
+    const pulled: number[] = [];
+    for await (const value of pullable([4, 5])) pulled.push(value);
+    expect(pulled).to.deep.equal([4, 5]);
+    expect(() => pullable(42 as never)).to.throw('Invalid option "source"');
   });
 
   it('keeps a push body within highWaterMark and errors with BodyOverflowError past it', async () => {

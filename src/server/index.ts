@@ -5,6 +5,7 @@ export { HttpError, type HttpErrorOptions } from '../internal/errors.js';
 export { text } from './text.js';
 export { json } from './json.js';
 export { form, type FormFields } from './form.js';
+export { pullable } from './pullable.js';
 export type { BodyReadOptions } from './read-body.js';
 export type {
   BodyChunk,
