@@ -12,6 +12,7 @@
  *
  * Run:   npm run bench (about 2 minutes with the defaults)
  * Quick: BENCH_ROUNDS=1 BENCH_SECONDS=1 npm run bench
+ * Some:  BENCH_CONTENDERS=rxjet,rxjet-observable npm run bench:server (with node:http; writes no results file)
  * Env:   BENCH_ROUNDS (default 5), BENCH_SECONDS per run (default 3), BENCH_WARMUP seconds (default 2),
  *        BENCH_CONNECTIONS (default 50)
  */
@@ -21,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as lib from './lib.js';
 
-const contenders = [
+const allContenders = [
   { id: 'node', label: 'node:http' },
   { id: 'rxjet', label: 'rxjet (plain response)' },
   { id: 'rxjet-observable', label: 'rxjet (Observable)' },
@@ -31,7 +32,7 @@ const contenders = [
   { id: 'express', label: 'Express' },
 ] as const;
 
-type ContenderId = (typeof contenders)[number]['id'];
+type ContenderId = (typeof allContenders)[number]['id'];
 
 interface Sample {
   requestsPerSecond: number;
@@ -220,6 +221,10 @@ async function runParent(): Promise<void> {
     return;
   }
 
+  // BENCH_CONTENDERS=node,rxjet-observable measures a few (node:http always, as the baseline) without writing results.
+  const only = process.env.BENCH_CONTENDERS?.split(',');
+  const contenders =
+    only === undefined ? allContenders : allContenders.filter((c) => c.id === 'node' || only.includes(c.id));
   const estimate = contenders.length * (warmup + rounds * seconds);
   console.log(
     `rxjet server benchmark: ${generator.name}, ${connections} connections, ${rounds} round(s) of ${seconds} s` +
@@ -265,7 +270,7 @@ async function runParent(): Promise<void> {
   ]);
   if (results.some((r) => r.errors > 0)) console.log('\nWarning: some runs had errors or non-2xx responses.');
 
-  await lib.writeResults('server', { ...meta, results });
+  if (only === undefined) await lib.writeResults('server', { ...meta, results });
 }
 
-await lib.main((args) => runChild(lib.contenderId(contenders, args[0])), runParent);
+await lib.main((args) => runChild(lib.contenderId(allContenders, args[0])), runParent);

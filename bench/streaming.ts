@@ -39,7 +39,7 @@
  *
  * Run:   npm run build && node --import tsx bench/streaming.ts
  * Quick: BENCH_ROUNDS=1 BENCH_WARMUP=0 BENCH_STREAM_MIB=128 BENCH_SLOW_SECONDS=4 node --import tsx bench/streaming.ts
- * Env:   BENCH_ROUNDS (default 3), BENCH_WARMUP (0 skips the warm-up runs), BENCH_STREAM_MIB (default 1024),
+ * Env:   BENCH_ROUNDS (default 5), BENCH_WARMUP (0 skips the warm-up runs), BENCH_STREAM_MIB (default 1024),
  *        BENCH_SLOW_MIB (default 200), BENCH_SLOW_RATE_KIB (default 1024), BENCH_SLOW_SECONDS (default 10),
  *        BENCH_CLIENT (curl or node; default curl if on the PATH)
  */
@@ -602,7 +602,7 @@ async function slowReader(
 }
 
 async function runParent(): Promise<void> {
-  const rounds = lib.envInt('BENCH_ROUNDS', 3, 1);
+  const rounds = lib.envInt('BENCH_ROUNDS', 5, 1);
   const warmup = lib.envInt('BENCH_WARMUP', 2, 0) > 0;
   const streamMiB = lib.envInt('BENCH_STREAM_MIB', 1024, 1);
   const slowMiB = lib.envInt('BENCH_SLOW_MIB', 200, 1);

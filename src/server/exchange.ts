@@ -1,5 +1,13 @@
 import { Readable } from 'node:stream';
-import { asyncScheduler, isObservable, type Observable, type Subscription, type Unsubscribable } from 'rxjs';
+import {
+  asyncScheduler,
+  isObservable,
+  type Observable,
+  type Observer,
+  type Subscriber,
+  type Subscription,
+  type Unsubscribable,
+} from 'rxjs';
 import { subscriberOf } from '../internal/subscriber-of.js';
 import {
   ClientAbortedError,
@@ -85,24 +93,39 @@ export class Exchange {
   }
 
   private subscribeTo(result: Observable<unknown>): void {
-    const settle = (): boolean => {
-      if (subscriber.closed) return false;
-      subscriber.unsubscribe();
-      if (this.live === subscriber) this.live = undefined;
-      this.stopTimer();
-      return true;
-    };
-    const subscriber = subscriberOf<unknown>({
-      next: (response) => settle() && this.respond(response),
-      error: (error: unknown) => settle() && this.fail(error),
-      complete: () => settle() && this.sendError(404),
-    });
+    const answer = new HandlerAnswer(this);
+    const subscriber = subscriberOf<unknown>(answer);
+    answer.subscriber = subscriber;
     result.subscribe(subscriber);
     // Most Observable handlers answer during subscribe; only a pending one needs the watch
     // for the client going away (which cannot happen while this code runs) and the timer.
     if (subscriber.closed) return;
     this.live = subscriber;
     if (this.watch()) this.startTimer();
+  }
+
+  /** @internal The handler's Observable has answered (or ended): it is unsubscribed and its timer stopped. */
+  settle(subscriber: Subscriber<unknown>): boolean {
+    if (subscriber.closed) return false;
+    subscriber.unsubscribe();
+    if (this.live === subscriber) this.live = undefined;
+    this.stopTimer();
+    return true;
+  }
+
+  /** @internal */
+  answer(response: unknown): void {
+    this.respond(response);
+  }
+
+  /** @internal */
+  failWith(error: unknown): void {
+    this.fail(error);
+  }
+
+  /** @internal */
+  noAnswer(): void {
+    this.sendError(404);
   }
 
   private awaitResult(result: PromiseLike<unknown>): void {
@@ -418,5 +441,23 @@ function closeIterator(iterator: AsyncIterator<unknown>): void {
     if (closing !== undefined) closing.then(undefined, () => undefined);
   } catch {
     // the source failed while closing; the exchange is over either way
+  }
+}
+
+/**
+ * What the handler's Observable emits into: its first value is the response, an error a 500, an
+ * empty end a 404. One object per request rather than an observer of closures.
+ */
+class HandlerAnswer implements Observer<unknown> {
+  subscriber!: Subscriber<unknown>;
+  constructor(private readonly exchange: Exchange) {}
+  next(response: unknown): void {
+    if (this.exchange.settle(this.subscriber)) this.exchange.answer(response);
+  }
+  error(error: unknown): void {
+    if (this.exchange.settle(this.subscriber)) this.exchange.failWith(error);
+  }
+  complete(): void {
+    if (this.exchange.settle(this.subscriber)) this.exchange.noAnswer();
   }
 }

@@ -187,11 +187,12 @@ export class Connection implements WebSocketConnection {
   private queue: Message[] | undefined;
   private queuedBytes = 0;
   private paused = false;
-  private subscribers: Subscriber<Message>[] | undefined;
+  /** The subscriber of `in$` (the usual case: one), or several; unsubscribed ones are dropped when next seen. */
+  private subscribers: Subscriber<Message> | Subscriber<Message>[] | undefined;
   private waiter: ((result: IteratorResult<Message>) => void) | undefined;
   private live: Subject<CtrlEvent> | undefined;
   private closeEvent: (CtrlEvent & { type: 'close' }) | undefined;
-  private closeHooks: (Unsubscribable | (() => void))[] | undefined;
+  private closeHooks: Unsubscribable | (() => void) | (Unsubscribable | (() => void))[] | undefined;
   private outbox: Outbox | undefined;
   private inbox: Inbox | undefined;
   private control$: Observable<CtrlEvent> | undefined;
@@ -299,9 +300,10 @@ export class Connection implements WebSocketConnection {
   /** @internal Runs `hook`, or unsubscribes it, once the socket has closed (at once if it already has). */
   onClosed(hook: Unsubscribable | (() => void)): void {
     if (this.closeEvent !== undefined) release(hook);
-    // An array literal has room for just what it holds; push onto [] would reserve 17 slots.
-    else if (this.closeHooks === undefined) this.closeHooks = [hook];
-    else this.closeHooks.push(hook);
+    // One hook (the usual case) is kept as is; an array literal has room for just what it holds.
+    else if (this.closeHooks === undefined) this.closeHooks = hook;
+    else if (Array.isArray(this.closeHooks)) this.closeHooks.push(hook);
+    else this.closeHooks = [this.closeHooks, hook];
   }
 
   /** @internal Puts an error on `ctrl$` (while open) and hands it to the reporter. */
@@ -317,37 +319,35 @@ export class Connection implements WebSocketConnection {
 
   /** @internal A message from the peer. */
   receive(message: Message): void {
-    const first = this.subscribers?.[0];
+    const { subscribers } = this;
     if (this.waiter !== undefined) {
       const resolve = this.waiter;
       this.waiter = undefined;
       resolve({ value: message, done: false });
-    } else if (first !== undefined && this.subscribers!.length === 1 && !first.closed) {
-      first.next(message); // the common case: one consumer
-    } else if (this.liveSubscribers() !== undefined) {
-      for (const subscriber of this.subscribers!.slice()) subscriber.next(message);
+    } else if (subscribers !== undefined && !Array.isArray(subscribers) && !subscribers.closed) {
+      subscribers.next(message); // the common case: one consumer
     } else {
-      (this.queue ??= []).push(message);
-      this.queuedBytes += size(message);
-      if (!this.paused && this.queuedBytes >= this.settings.inboundHighWaterMark) {
-        this.paused = true;
-        this.socket.pause();
+      const live = this.liveSubscribers();
+      if (live !== undefined) for (const subscriber of live) subscriber.next(message);
+      else {
+        (this.queue ??= []).push(message);
+        this.queuedBytes += size(message);
+        if (!this.paused && this.queuedBytes >= this.settings.inboundHighWaterMark) {
+          this.paused = true;
+          this.socket.pause();
+        }
       }
     }
   }
 
-  /** The subscribers of `in$` that are still subscribed, or undefined for none. */
+  /** The subscribers of `in$` that are still subscribed (a copy to iterate), or undefined for none. */
   private liveSubscribers(): Subscriber<Message>[] | undefined {
     const { subscribers } = this;
-    if (subscribers === undefined) return undefined;
-    for (const subscriber of subscribers) {
-      if (subscriber.closed) {
-        const open = subscribers.filter((s) => !s.closed);
-        this.subscribers = open.length === 0 ? undefined : open;
-        break;
-      }
-    }
-    return this.subscribers;
+    const open = (Array.isArray(subscribers) ? subscribers : subscribers === undefined ? [] : [subscribers]).filter(
+      (s) => !s.closed,
+    );
+    this.subscribers = open.length === 0 ? undefined : open.length === 1 ? open[0] : open;
+    return open.length === 0 ? undefined : open;
   }
 
   /** @internal The socket closed: one close event, then every stream ends. */
@@ -364,11 +364,13 @@ export class Connection implements WebSocketConnection {
     }
     const subscribers = this.subscribers;
     this.subscribers = undefined;
-    if (subscribers !== undefined) for (const subscriber of subscribers) subscriber.complete();
+    if (Array.isArray(subscribers)) for (const subscriber of subscribers) subscriber.complete();
+    else subscribers?.complete();
     this.outbox?.complete();
     const hooks = this.closeHooks;
     this.closeHooks = undefined;
-    if (hooks !== undefined) for (const hook of hooks) release(hook);
+    if (Array.isArray(hooks)) for (const hook of hooks) release(hook);
+    else if (hooks !== undefined) release(hooks);
     this.settings.released?.(this);
   }
 
@@ -395,8 +397,10 @@ export class Connection implements WebSocketConnection {
     }
     // No teardown to register: a subscriber that has unsubscribed is dropped when next seen
     // (see receive), which spares every subscription a finalizer array.
-    if (this.subscribers === undefined) this.subscribers = [subscriber];
-    else this.subscribers.push(subscriber);
+    const { subscribers } = this;
+    if (subscribers === undefined || (!Array.isArray(subscribers) && subscribers.closed)) this.subscribers = subscriber;
+    else if (Array.isArray(subscribers)) subscribers.push(subscriber);
+    else this.subscribers = [subscribers, subscriber];
   }
 
   /** @internal `for await` over `in$`: takes queued messages, resuming reads as the queue drains. */

@@ -1,7 +1,5 @@
-import { isObservable } from 'rxjs';
-import type { Observer } from 'rxjs';
+import { isObservable, Subscriber } from 'rxjs';
 import { HandlerError } from '../internal/errors.js';
-import { subscriberOf } from '../internal/subscriber-of.js';
 import type { Connection } from './connection.js';
 import type { WebSocketHandler } from './types.js';
 
@@ -20,7 +18,7 @@ export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler)
     return;
   }
   if (isObservable(result)) {
-    const sending = subscriberOf<unknown>(new Forward(conn));
+    const sending = new Forward(conn);
     result.subscribe(sending);
     conn.onClosed(sending);
   } else if (
@@ -32,16 +30,24 @@ export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler)
   }
 }
 
-/** Sends what a handler's Observable emits; a class, so each connection holds one small object. */
-class Forward implements Observer<unknown> {
-  constructor(private readonly conn: Connection) {}
-  next(message: unknown): void {
+/**
+ * Sends what a handler's Observable emits: a Subscriber itself (made before subscribing, so it
+ * can be unsubscribed while a synchronous source still emits), one small object per connection.
+ */
+class Forward extends Subscriber<unknown> {
+  constructor(private readonly conn: Connection) {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- subclassing is how operators make Subscribers too
+    super();
+  }
+  protected override _next(message: unknown): void {
     this.conn.out$.next(message as string);
   }
-  error(error: unknown): void {
+  protected override _error(error: unknown): void {
+    this.unsubscribe();
     failed(this.conn, error);
   }
-  complete(): void {
+  protected override _complete(): void {
+    this.unsubscribe();
     this.conn.out$.complete();
   }
 }

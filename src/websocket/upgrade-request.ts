@@ -8,9 +8,9 @@ import type { JetRequest, RequestBody } from '../server/types.js';
 /**
  * The request map a server-side WebSocket connection keeps for its lifetime: every field
  * copied from the upgrade request, its signal aborted when the socket closes, and node's
- * request held weakly. A connection that kept node's request alive would cost about a
- * kilobyte more, held for as long as the socket is open; read `raw` in the handler, when the
- * upgrade has just happened, not later.
+ * request held only while the handler is called. A connection that kept node's request alive
+ * would cost about a kilobyte more, held for as long as the socket is open; read `raw` in the
+ * handler, when the upgrade has just happened, not later.
  */
 export class UpgradeRequest implements JetRequest, RequestContext {
   readonly method: string;
@@ -31,7 +31,7 @@ export class UpgradeRequest implements JetRequest, RequestContext {
     return this;
   }
 
-  private readonly weakRaw: WeakRef<IncomingMessage>;
+  private heldRaw: IncomingMessage | undefined;
   private lazySignal: LazySignal | undefined;
   private lazyBody: RequestBody | undefined;
 
@@ -44,12 +44,17 @@ export class UpgradeRequest implements JetRequest, RequestContext {
     this.remoteAddress = req.remoteAddress;
     this.scheme = req.scheme;
     this.protocol = req.protocol;
-    this.weakRaw = new WeakRef(req.raw);
+    this.heldRaw = req.raw;
   }
 
-  /** node's upgrade request, while something else still holds it (during the handler call). */
+  /** node's upgrade request, during the handler call; undefined afterwards. */
   get raw(): IncomingMessage | undefined {
-    return this.weakRaw.deref();
+    return this.heldRaw;
+  }
+
+  /** @internal The handler has been called: node's request is let go. */
+  release(): void {
+    this.heldRaw = undefined;
   }
 
   /** An upgrade request has no body. */
