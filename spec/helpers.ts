@@ -196,3 +196,20 @@ export async function stalledPort(): Promise<{ port: number; close: () => void }
     },
   };
 }
+
+/** Reads `read()` every few milliseconds until `done` accepts its value, which it returns; rejects naming `what` after `ms`. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  ms = 5000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -7,6 +7,7 @@ export {
   form,
   pullable,
   type CloseOptions,
+  type ServerStats,
   type ServeOptions,
   type ResponseOptions,
   type OverflowPolicy,

@@ -1,14 +1,37 @@
-import { once } from '../internal/once-body.js';
+import type { Subscriber, TeardownLogic } from 'rxjs';
+import { type BodySource, OnceBody } from '../internal/once-body.js';
 import { type ChunkSource, iterateSource, type ReadOptions, subscribeSource } from './source.js';
 import type { ResponseBody } from './types.js';
 
 /** Bodies delivered in this turn, checked together at its end: one Immediate, not one each. */
-let unclaimed: { source: ChunkSource; release: () => boolean }[] | undefined;
+let unclaimed: ResponseBodySource[] | undefined;
 
 function releaseUnclaimed(): void {
   const bodies = unclaimed!;
   unclaimed = undefined;
-  for (const { source, release } of bodies) if (release()) source.discard();
+  for (const body of bodies) body.releaseUnread();
+}
+
+/** A response body's two faces over its chunk source. */
+class ResponseBodySource implements BodySource {
+  readonly body = new OnceBody(this, 'The response body');
+
+  constructor(
+    private readonly source: ChunkSource,
+    private readonly reading: ReadOptions,
+  ) {}
+
+  subscribe(subscriber: Subscriber<Uint8Array>): TeardownLogic {
+    return subscribeSource(this.source, subscriber, this.reading);
+  }
+
+  iterate(): AsyncIterator<Uint8Array> {
+    return iterateSource(this.source, this.reading);
+  }
+
+  releaseUnread(): void {
+    if (this.body.release()) this.source.discard();
+  }
 }
 
 /**
@@ -19,16 +42,10 @@ function releaseUnclaimed(): void {
  * starve the pool.
  */
 export function responseBody(source: ChunkSource, reading: ReadOptions): ResponseBody {
-  const { body, release } = once(
-    {
-      subscribe: (subscriber) => subscribeSource(source, subscriber, reading),
-      iterate: () => iterateSource(source, reading),
-    },
-    'The response body',
-  );
+  const body = new ResponseBodySource(source, reading);
   if (unclaimed === undefined) {
-    unclaimed = [{ source, release }];
+    unclaimed = [body];
     setImmediate(releaseUnclaimed);
-  } else unclaimed.push({ source, release });
-  return body;
+  } else unclaimed.push(body);
+  return body.body;
 }

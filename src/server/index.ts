@@ -1,4 +1,4 @@
-export { serve, Server, type CloseOptions } from './serve.js';
+export { serve, Server, type CloseOptions, type ServerStats } from './serve.js';
 export type { ServeOptions } from './options.js';
 export type { ResponseOptions, OverflowPolicy } from './pipeline-config.js';
 export { HttpError, type HttpErrorOptions } from '../internal/errors.js';

@@ -18,6 +18,16 @@ export interface CloseOptions {
   timeout?: number;
 }
 
+/** What a server holds at a moment: see {@link Server.stats}. */
+export interface ServerStats {
+  /** Open TCP connections: keep-alive, in flight, and upgraded to WebSocket. */
+  connections: number;
+  /** Requests still running after their handler call (pending answers and streaming bodies). */
+  exchanges: number;
+  /** Open WebSocket connections. */
+  websockets: number;
+}
+
 /**
  * A running rxjet server, as {@link serve} resolves it.
  */
@@ -47,6 +57,28 @@ export class Server {
     const host = this[kConfig].host;
     const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
     return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${this.port}`;
+  }
+
+  /**
+   * What the server holds right now, for monitoring and for tests that check nothing leaks.
+   * `exchanges` counts requests whose answer outlived the handler call (a pending Promise or
+   * Observable, a streaming body): each holds a subscription and maybe a timer, and is released
+   * when it ends or its client goes away.
+   *
+   * @returns a Promise of the open connections (HTTP and WebSocket), exchanges and WebSockets
+   * @example
+   * ```ts
+   * const { connections, exchanges, websockets } = await server.stats();
+   * ```
+   */
+  stats(): Promise<ServerStats> {
+    const exchanges = this[kConfig].pipeline.active;
+    const websockets = this.upgrades.size;
+    return new Promise((resolve, reject) =>
+      this.node.getConnections((error, connections) =>
+        error ? reject(error) : resolve({ connections, exchanges, websockets }),
+      ),
+    );
   }
 
   /**
