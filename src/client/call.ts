@@ -84,7 +84,14 @@ export class Call implements ChunkSource {
     if (status < 200) return true; // 1xx: the real response follows
     this.state = State.Body;
     this.resumeSocket = resume;
-    this.owner.response(this, status, parseHeaders(raw));
+    try {
+      this.owner.response(this, status, parseHeaders(raw));
+    } catch (error) {
+      // Nothing may be thrown into undici's parser: the exchange fails with it instead.
+      this.state = State.Waiting;
+      this.abortConnection!(error instanceof Error ? error : new Error(String(error)));
+      return false;
+    }
     return !this.paused;
   }
 

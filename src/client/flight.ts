@@ -176,8 +176,20 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
       this.deliver(call, status, headers);
       return;
     }
-    const next = new URL(location, outgoing.url);
     const { method: firstMethod } = this.request.outgoing;
+    let next: URL;
+    try {
+      next = new URL(location, outgoing.url);
+    } catch {
+      call.abort();
+      this.fatal(new RedirectError(firstMethod, this.request.where, `a redirect to an invalid URL`));
+      return;
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      call.abort();
+      this.fatal(new RedirectError(firstMethod, this.request.where, `a redirect to a ${next.protocol} URL`));
+      return;
+    }
     if (this.hop >= hops) {
       call.abort();
       this.fatal(new RedirectError(firstMethod, this.request.where, `more than ${hops} redirects`));

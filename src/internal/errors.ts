@@ -320,7 +320,7 @@ export class DecodeError extends RxjetError implements RequestTarget {
   }
 }
 
-/** Redirects went on past `followRedirects` hops, or came back to a URL already visited. */
+/** Redirects went on past `followRedirects` hops, came back to a URL already visited, or led to an invalid or non-HTTP URL. */
 export class RedirectError extends RxjetError implements RequestTarget {
   constructor(
     readonly method: string,
