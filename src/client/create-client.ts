@@ -3,6 +3,8 @@ import { checkKnownOptions, integerOption, limitOption } from '../internal/valid
 import { Cookies, CookieJar } from './cookies.js';
 import type { Dispatcher } from 'undici';
 import { pool } from './transport.js';
+import { addHeaders } from './prepare.js';
+import { HeaderRecord } from '../internal/headers.js';
 import type { ClientOptions, Timeouts } from './types.js';
 
 /** Where the request functions find a client's settings. */
@@ -17,7 +19,7 @@ export interface ClientConfig {
   /** Requests time the wait for a connection themselves (a given dispatcher has no connect timeout of ours). */
   timedConnect: boolean;
   baseUrl: URL | undefined;
-  headers: Record<string, string>;
+  headers: Record<string, string | string[]>;
   timeouts: Required<Omit<Timeouts, 'total'>> & { total: number };
   maxResponseSize: number;
   cookies: Cookies | undefined;
@@ -163,8 +165,8 @@ export function createClient(options: ClientOptions = {}): Client {
       ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
       rejectUnauthorized: options.rejectUnauthorized ?? true,
     });
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+  const headers = new HeaderRecord() as unknown as Record<string, string | string[]>;
+  if (options.headers !== undefined) addHeaders(headers, options.headers, 'headers');
   return new Client({
     dispatcher,
     ownsDispatcher: given === undefined,

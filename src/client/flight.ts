@@ -1,5 +1,6 @@
 import { asyncScheduler, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { AbortError, RedirectError, RxjetError, TimeoutError } from '../internal/errors.js';
+import { HeaderRecord } from '../internal/headers.js';
 import { Call, type CallOwner, type ResponseHeaders } from './call.js';
 import { decompressed } from './decompress.js';
 import { digestAuthorization, digestChallenge } from './digest.js';
@@ -212,7 +213,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     }
     call.discard(); // the redirect's own body is not needed; its connection goes back to the pool
     const crossing = next.origin !== outgoing.url.origin;
-    const headersNext: Outgoing['headers'] = {};
+    const headersNext = new HeaderRecord() as unknown as Outgoing['headers'];
     for (const [name, value] of Object.entries(outgoing.headers)) {
       if (!crossing || !config.sensitiveHeaders.has(name)) headersNext[name] = value;
     }

@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { isObservable } from 'rxjs';
 import { describe, InvalidOptionError } from '../internal/errors.js';
-import { headerNameProblem, headerValueProblem } from '../internal/headers.js';
+import { HeaderRecord, headerNameProblem, headerValueProblem } from '../internal/headers.js';
 import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, choiceOption } from '../internal/validate.js';
 import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts } from './create-client.js';
@@ -83,13 +83,10 @@ export function prepare(
     throw new InvalidOptionError('url', `an http: or https: URL, got ${url.protocol}`);
   if (options.query !== undefined) appendParams(url.searchParams, options.query);
 
-  const headers: Record<string, string | string[]> = { ...config.headers };
-  for (const [name, value] of Object.entries(options.headers ?? {})) {
-    const values = typeof value === 'string' ? [value] : [...value];
-    const problem = headerNameProblem(name) ?? values.map(headerValueProblem).find((p) => p !== undefined);
-    if (problem !== undefined) throw new InvalidOptionError(`headers.${name}`, `a valid header (${problem})`);
-    headers[name.toLowerCase()] = values.length === 1 ? values[0]! : values;
-  }
+  // No prototype behind it: a header named __proto__ is a header like any other.
+  const headers = new HeaderRecord() as unknown as Record<string, string | string[]>;
+  for (const name in config.headers) headers[name] = config.headers[name]!;
+  if (options.headers !== undefined) addHeaders(headers, options.headers, 'headers');
   if (options.basicAuth !== undefined) {
     const [user, password] = options.basicAuth;
     headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -172,4 +169,31 @@ export function prepare(
 
 function isReadable(body: unknown): body is Readable {
   return body instanceof Readable;
+}
+
+/**
+ * Checks headers given as options and adds them under lower-case names; throws
+ * {@link InvalidOptionError} naming the header for anything that cannot be sent.
+ */
+export function addHeaders(
+  target: Record<string, string | string[]>,
+  given: Readonly<Record<string, string | readonly string[]>>,
+  option: string,
+): void {
+  if (typeof given !== 'object' || given === null) throw new InvalidOptionError(option, 'an object of headers');
+  for (const name of Object.keys(given)) {
+    const value: unknown = given[name];
+    const values: unknown[] | undefined =
+      typeof value === 'string' ? [value] : Array.isArray(value) ? [...(value as unknown[])] : undefined;
+    const strings =
+      values?.every((v): v is string => typeof v === 'string') === true ? (values) : undefined;
+    const problem =
+      strings === undefined
+        ? 'values must be strings or arrays of strings'
+        : (headerNameProblem(name) ?? strings.map(headerValueProblem).find((p) => p !== undefined));
+    if (problem !== undefined || strings === undefined) {
+      throw new InvalidOptionError(`${option}.${name}`, `a valid header (${problem ?? 'no value'})`);
+    }
+    target[name.toLowerCase()] = strings.length === 1 ? strings[0]! : strings;
+  }
 }

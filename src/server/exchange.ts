@@ -8,6 +8,8 @@ import {
   type Subscription,
   type Unsubscribable,
 } from 'rxjs';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { subscriberOf } from '../internal/subscriber-of.js';
 import {
   ClientAbortedError,
@@ -304,6 +306,7 @@ export class Exchange {
     if (this.config.closing) this.res.shouldKeepAlive = false;
     try {
       this.res.writeHead(head.status, head.headers);
+      if (head.obsText) this.res.write(noBytes); // the head goes out alone, as latin1
       return true;
     } catch (error) {
       this.over = false;
@@ -352,6 +355,7 @@ export class Exchange {
     }
     if (this.config.closing) this.res.shouldKeepAlive = false;
     this.res.writeHead(head.status, head.headers);
+    if (head.obsText) this.res.write(noBytes); // the head goes out alone, as latin1
     this.res.end(this.req.method === 'HEAD' ? undefined : (head.plan.body as string));
   }
 
@@ -369,20 +373,31 @@ export class Exchange {
   private watch(): boolean {
     if (!this.watching) {
       this.watching = true;
-      if (this.res.destroyed) {
+      const socket = socketOf(this.res);
+      if (this.res.destroyed || socket?.destroyed === true) {
         this.abandon();
       } else {
-        const { config } = this;
-        config.active++;
-        this.res.on('close', () => {
-          config.active--;
-          if (!this.res.writableFinished) this.abandon();
-          if (config.closing) config.onSettled?.();
-        });
+        this.config.active++;
+        this.res.on('close', this.closed);
+        // A response queued behind an unanswered pipelined one never closes if the socket does.
+        if (socket !== undefined) pendingOn(socket).add(this);
       }
     }
     return !this.over;
   }
+
+  /** @internal The response closed, or its socket did before the response could: the exchange is over. */
+  readonly closed = (): void => {
+    if (!this.watching) return;
+    this.watching = false;
+    this.res.off('close', this.closed);
+    const socket = socketOf(this.res);
+    if (socket !== undefined) socket[kPending]?.delete(this);
+    const { config } = this;
+    config.active--;
+    if (!this.res.writableFinished) this.abandon();
+    if (config.closing) config.onSettled?.();
+  };
 
   /** The client went away: stop everything that runs for it and abort its signal. */
   private abandon(): void {
@@ -460,4 +475,31 @@ class HandlerAnswer implements Observer<unknown> {
   complete(): void {
     if (this.exchange.settle(this.subscriber)) this.exchange.noAnswer();
   }
+}
+
+/** Written to send a head with obs-text on its own: node writes a head in latin1 only before bytes. */
+const noBytes = new Uint8Array(0);
+
+/** Where a socket keeps its exchanges still waiting for an answer; one shared listener serves them. */
+const kPending = Symbol('rxjet.pending');
+type WatchedSocket = Socket & { [kPending]?: Set<Exchange> };
+
+/** The socket under a node response (undefined for in-memory ones). */
+function socketOf(res: ResponseTarget): WatchedSocket | undefined {
+  return (res as Partial<ServerResponse>).req?.socket;
+}
+
+function pendingOn(socket: WatchedSocket): Set<Exchange> {
+  let pending = socket[kPending];
+  if (pending === undefined) {
+    pending = new Set();
+    socket[kPending] = pending;
+    socket.once('close', onSocketClose);
+  }
+  return pending;
+}
+
+function onSocketClose(this: WatchedSocket): void {
+  const pending = this[kPending];
+  if (pending !== undefined) for (const exchange of [...pending]) exchange.closed();
 }

@@ -5,6 +5,8 @@ import { headerNameProblem, headerValueProblem } from '../internal/headers.js';
 import { isAsyncIterable, isPullable } from '../internal/pull.js';
 import type { BodyChunk } from './types.js';
 
+const highBytes = /[\x80-\xff]/;
+
 /** How a response body is sent. */
 export type BodyPlan =
   | { kind: 'fixed'; body: string | Uint8Array | undefined }
@@ -23,6 +25,11 @@ export interface Head {
   headers: string[];
   /** The content-length the handler set, or -1. */
   declaredLength: number;
+  /**
+   * A header value holds obs-text (bytes 0x80-0xFF): the head must go out before any string,
+   * since node writes a head sent together with a string in that string's encoding (UTF-8).
+   */
+  obsText: boolean;
   plan: BodyPlan;
 }
 
@@ -39,6 +46,7 @@ export function prepareHead(response: object, at: Where): Head {
   }
   const flat: string[] = [];
   let declaredLength = -1;
+  let obsText = false;
   let framed = false;
   if (headers != null) {
     if (typeof headers !== 'object' || Array.isArray(headers)) {
@@ -50,9 +58,15 @@ export function prepareHead(response: object, at: Where): Head {
       const nameProblem = headerNameProblem(name);
       if (nameProblem !== undefined) throw new InvalidHeaderError(where(), name, nameProblem);
       if (Array.isArray(value)) {
-        for (const item of value) flat.push(name, checkValue(item, name, where));
+        for (const item of value) {
+          const text = checkValue(item, name, where);
+          obsText ||= highBytes.test(text);
+          flat.push(name, text);
+        }
       } else {
-        flat.push(name, checkValue(value, name, where));
+        const text = checkValue(value, name, where);
+        obsText ||= highBytes.test(text);
+        flat.push(name, text);
       }
       const lower = name.length === 14 || name.length === 17 ? name.toLowerCase() : '';
       if (lower === 'content-length') {
@@ -73,7 +87,7 @@ export function prepareHead(response: object, at: Where): Head {
       plan.body === undefined ? 0 : typeof plan.body === 'string' ? Buffer.byteLength(plan.body) : plan.body.byteLength;
     flat.push('content-length', String(size));
   }
-  return { status, headers: flat, declaredLength, plan };
+  return { status, headers: flat, declaredLength, obsText, plan };
 }
 
 function checkValue(value: unknown, name: string, where: () => string): string {

@@ -24,6 +24,7 @@ export interface WsLimits {
   maxFragments: number;
   maxBufferedChunks: number;
   closeTimeout: number;
+  maxPendingAutoPongs: number;
   perMessageDeflate: boolean | Record<string, unknown>;
 }
 
@@ -33,6 +34,7 @@ export const sharedOptionNames = [
   'maxBufferedChunks',
   'heartbeat',
   'closeTimeout',
+  'maxPendingAutoPongs',
   'inboundHighWaterMark',
   'highWaterMark',
   'overflow',
@@ -52,6 +54,7 @@ export function resolveShared(options: WebSocketOptions): { ws: WsLimits; connec
       maxFragments: integerOption(o, 'maxFragments', 16 * 1024, 1),
       maxBufferedChunks: integerOption(o, 'maxBufferedChunks', 256 * 1024, 1),
       closeTimeout: integerOption(o, 'closeTimeout', 30_000, 1, 2 ** 31 - 1),
+      maxPendingAutoPongs: integerOption(o, 'maxPendingAutoPongs', 60, 1),
       perMessageDeflate: perMessageDeflate as boolean | Record<string, unknown>,
     },
     connection: {

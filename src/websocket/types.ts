@@ -81,6 +81,12 @@ export interface WebSocketOptions {
    */
   closeTimeout?: number;
   /**
+   * Pings answered but whose pong is not yet written before ws terminates the socket (without a
+   * close frame): a peer flooding pings faster than they can be answered is cut off.
+   * @default 60
+   */
+  maxPendingAutoPongs?: number;
+  /**
    * Bytes of received messages queued for a slow (or absent) consumer before reads pause.
    * @default 1048576
    */
