@@ -185,8 +185,7 @@ export function addHeaders(
     const value: unknown = given[name];
     const values: unknown[] | undefined =
       typeof value === 'string' ? [value] : Array.isArray(value) ? [...(value as unknown[])] : undefined;
-    const strings =
-      values?.every((v): v is string => typeof v === 'string') === true ? (values) : undefined;
+    const strings = values?.every((v): v is string => typeof v === 'string') === true ? values : undefined;
     const problem =
       strings === undefined
         ? 'values must be strings or arrays of strings'

@@ -71,9 +71,9 @@ export class Exchange {
     this.accept(result);
   }
 
-  /** Answers without calling a handler: 503 while the server closes, 431 for too many headers. */
-  refuse(status: 431 | 503): void {
-    if (status === 431) this.res.shouldKeepAlive = false;
+  /** Answers without calling a handler: 503 while the server closes, 431 for too many headers, 400 for ambiguous framing. */
+  refuse(status: 400 | 431 | 503): void {
+    if (status !== 503) this.res.shouldKeepAlive = false;
     this.sendError(status);
   }
 

@@ -182,6 +182,7 @@ export function serve(options: ServeOptions): Promise<Server> {
       if (pipeline.closing) exchange.refuse(503);
       // Node 24 answers 431 past maxHeadersCount; node 20 drops the rest. Answer 431 on both.
       else if (raw.rawHeaders.length > maxHeaderFields) exchange.refuse(431);
+      else if (ambiguous(raw.rawHeaders)) exchange.refuse(400);
       else exchange.run(handler);
     },
   );
@@ -197,4 +198,26 @@ export function serve(options: ServeOptions): Promise<Server> {
       resolve(new Server(node, config, upgrades));
     });
   });
+}
+
+/**
+ * Framing node's parser lets through to the request listener, which RFC 9112 says to refuse:
+ * more than one Host field (3.2), or a Transfer-Encoding whose last coding is not chunked (6.3:
+ * the body's length cannot be known, the shape request smuggling uses). Checks the raw list,
+ * so a request costs no headers object.
+ */
+function ambiguous(rawHeaders: readonly string[]): boolean {
+  let hosts = 0;
+  let encoding: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (++hosts > 1) return true;
+    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      encoding = rawHeaders[i + 1];
+    }
+  }
+  if (encoding === undefined) return false;
+  const codings = encoding.split(',');
+  return codings[codings.length - 1]!.trim().toLowerCase() !== 'chunked';
 }
