@@ -105,17 +105,7 @@ const servers: Record<ContenderId, () => Promise<number>> = {
     return (await lib.startHelloServer()).port;
   },
 
-  async rxjet() {
-    // The built package, as users run it (npm run bench:latency builds first).
-    const { serve } = await import('../dist/server/index.js');
-    const { of } = await import('rxjs');
-    const server = await serve({
-      port: 0,
-      host: '127.0.0.1',
-      handler: () => of({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO }),
-    });
-    return server.port;
-  },
+  rxjet: () => lib.startRxjetHello('observable'),
 };
 
 /** The value below which a share `q` of the sorted values lie (nearest rank). */

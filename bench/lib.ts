@@ -256,6 +256,22 @@ export async function startHelloServer(): Promise<{ server: Server; port: number
   return { server, port: await listeningPort(server) };
 }
 
+/**
+ * Starts rxjet (the built package, as users run it: the bench scripts build first) answering HELLO as text/plain,
+ * from a plain handler or one returning an Observable; returns its port.
+ */
+export async function startRxjetHello(kind: 'plain' | 'observable'): Promise<number> {
+  const { serve } = await import('../dist/server/index.js');
+  const { of } = await import('rxjs');
+  const response = { headers: { 'content-type': 'text/plain' }, body: HELLO };
+  const server = await serve({
+    port: 0,
+    host: '127.0.0.1',
+    handler: kind === 'plain' ? () => ({ ...response }) : () => of({ ...response }),
+  });
+  return server.port;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Measuring and reporting.
 // ---------------------------------------------------------------------------------------------------------------

@@ -66,27 +66,9 @@ const servers: Record<ContenderId, () => Promise<number>> = {
     return (await lib.startHelloServer()).port;
   },
 
-  async rxjet() {
-    // The built package, as users run it (npm run bench builds first).
-    const { serve } = await import('../dist/server/index.js');
-    const server = await serve({
-      port: 0,
-      host: '127.0.0.1',
-      handler: () => ({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO }),
-    });
-    return server.port;
-  },
+  rxjet: () => lib.startRxjetHello('plain'),
 
-  async 'rxjet-observable'() {
-    const { serve } = await import('../dist/server/index.js');
-    const { of } = await import('rxjs');
-    const server = await serve({
-      port: 0,
-      host: '127.0.0.1',
-      handler: () => of({ headers: { 'content-type': 'text/plain' }, body: lib.HELLO }),
-    });
-    return server.port;
-  },
+  'rxjet-observable': () => lib.startRxjetHello('observable'),
 
   async fastify() {
     // The logger is off unless asked for; a string reply is sent as text/plain.

@@ -29,6 +29,19 @@ async function stalledClient(port: number): Promise<{ socket: net.Socket; drain:
   };
 }
 
+/**
+ * A stalled client makes the producer wait (it stops short of 32 of its 64 MiB); once the client
+ * reads, all `total` chunks are produced and arrive.
+ */
+async function expectPaced(port: number, total: number, produced: () => number): Promise<void> {
+  const client = await stalledClient(port);
+  const stalledAt = await settled(produced);
+  expect(stalledAt * chunkSize).to.be.lessThan(32 * 1024 * 1024, 'the producer waited for the client');
+  const received = await client.drain();
+  expect(produced()).to.equal(total);
+  expect(received).to.be.greaterThan(total * chunkSize);
+}
+
 describe('serve: backpressure', function () {
   this.timeout(30_000);
   afterEach(closeAll);
@@ -44,12 +57,7 @@ describe('serve: backpressure', function () {
         }
       })(),
     }));
-    const client = await stalledClient(server.port);
-    const stalledAt = await settled(() => produced);
-    expect(stalledAt * chunkSize).to.be.lessThan(32 * 1024 * 1024, 'the producer waited for the client');
-    const received = await client.drain();
-    expect(produced).to.equal(total);
-    expect(received).to.be.greaterThan(total * chunkSize);
+    await expectPaced(server.port, total, () => produced);
   });
 
   it('pulls an Observable made by pullable() as it pulls an iterable, and stays an Observable for others', async () => {
@@ -62,12 +70,7 @@ describe('serve: backpressure', function () {
       }
     }
     const server = await start(() => ({ body: pullable(chunks) }));
-    const client = await stalledClient(server.port);
-    const stalledAt = await settled(() => produced);
-    expect(stalledAt * chunkSize).to.be.lessThan(32 * 1024 * 1024, 'the producer waited for the client');
-    const received = await client.drain();
-    expect(produced).to.equal(total);
-    expect(received).to.be.greaterThan(total * chunkSize);
+    await expectPaced(server.port, total, () => produced);
 
     // Cold with a function, once with an iterable object; an Observable for RxJS all the same.
     const cold = pullable(async function* () {
