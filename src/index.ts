@@ -9,6 +9,7 @@ export {
   type CloseOptions,
   type ServerStats,
   type ServeOptions,
+  type TlsOptions,
   type ResponseOptions,
   type OverflowPolicy,
   type HttpErrorOptions,

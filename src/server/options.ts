@@ -2,6 +2,7 @@ import { HttpError, InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, choiceOption, functionOption, integerOption, limitOption } from '../internal/validate.js';
 import type { PipelineConfig, ResponseOptions } from './pipeline-config.js';
 import type { Handler, JetRequest } from './types.js';
+import type { SecureContextOptions, TlsOptions as TlsServerOptions } from 'node:tls';
 import { resolveServerOptions, type WebSocketServerConfig, type WebSocketServerOptions } from '../websocket/options.js';
 import type { WebSocketHandler } from '../websocket/types.js';
 
@@ -17,6 +18,12 @@ export interface ServeOptions extends ResponseOptions {
   handler?: Handler;
   /** The root handler of every WebSocket upgrade, on any path, as in Jet. */
   websocketHandler?: WebSocketHandler;
+  /**
+   * Serve HTTPS (and `wss:`): a PEM key and certificate, or a PKCS#12 `pfx` with its
+   * `passphrase`; any other option of node's `tls.createServer` may sit beside them.
+   * Requests then have `scheme: 'https'`.
+   */
+  tls?: TlsOptions;
   /** WebSocket limits, subprotocols and origins (see {@link WebSocketServerOptions}). */
   websocket?: WebSocketServerOptions;
   /**
@@ -95,12 +102,30 @@ export interface ServerConfig {
   maxBodySize: number;
   maxRequestBodySize: number;
   pipeline: PipelineConfig;
+  /** node's TLS options when serving HTTPS. */
+  tls: TlsOptions | undefined;
+  scheme: 'http' | 'https';
 }
+
+/** What `serve({ tls })` takes: node's TLS server options, with a key and certificate or a pfx. */
+export type TlsOptions = SecureContextOptions & TlsServerOptions;
+
+function tlsOption(value: unknown): TlsOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw tlsProblem();
+  const { key, cert, pfx } = value as Record<string, unknown>;
+  if ((key === undefined || cert === undefined) && pfx === undefined) throw tlsProblem();
+  return value;
+}
+
+const tlsProblem = (): InvalidOptionError =>
+  new InvalidOptionError('tls', 'an object with key and cert (PEM), or pfx (and passphrase)');
 
 const serveOptionNames = [
   'handler',
   'websocketHandler',
   'websocket',
+  'tls',
   'port',
   'host',
   'headersTimeout',
@@ -156,7 +181,10 @@ export function resolveServeOptions(options: ServeOptions): ServerConfig {
   const host = o.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '') throw new InvalidOptionError('host', 'a non-empty string');
   const maxTimer = 2 ** 31 - 1;
+  const tls = tlsOption(o.tls);
   const config: ServerConfig = {
+    tls,
+    scheme: tls === undefined ? 'http' : 'https',
     handler: handler ?? webSocketOnly,
     websocketHandler,
     websocket: resolveServerOptions(options.websocket),

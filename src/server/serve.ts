@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { InvalidOptionError } from '../internal/errors.js';
 import { Exchange } from './exchange.js';
@@ -52,11 +53,11 @@ export class Server {
     return (this.node.address() as AddressInfo).port;
   }
 
-  /** The URL to reach it, e.g. `'http://127.0.0.1:8080'`. */
+  /** The URL to reach it, e.g. `'http://127.0.0.1:8080'` (`https:` with `tls`). */
   get url(): string {
     const host = this[kConfig].host;
     const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-    return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${this.port}`;
+    return `${this[kConfig].scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${this.port}`;
   }
 
   /**
@@ -167,26 +168,29 @@ export function serve(options: ServeOptions): Promise<Server> {
   const { pipeline } = config;
   const { handler } = config;
   const maxHeaderFields = config.maxHeadersCount * 2;
-  const node = createServer(
-    {
-      headersTimeout: config.headersTimeout,
-      requestTimeout: config.requestTimeout,
-      connectionsCheckingInterval: config.connectionsCheckingInterval,
-      keepAliveTimeout: config.keepAliveTimeout,
-      maxHeaderSize: config.maxHeaderSize,
-      noDelay: true,
-    },
-    (raw: IncomingMessage, res: ServerResponse) => {
-      const req = new IncomingRequest(raw, 'http', config);
-      const exchange = new Exchange(req, res, pipeline);
-      if (pipeline.closing) exchange.refuse(503);
-      // Node 24 answers 431 past maxHeadersCount; node 20 drops the rest. Answer 431 on both.
-      else if (raw.rawHeaders.length > maxHeaderFields) exchange.refuse(431);
-      else if (ambiguous(raw.rawHeaders)) exchange.refuse(400);
-      else exchange.run(handler);
-    },
-  );
-  const upgrades = new Upgrades(config.websocket, pipeline, config, config.handler, config.websocketHandler);
+  const { scheme } = config;
+  const settings = {
+    headersTimeout: config.headersTimeout,
+    requestTimeout: config.requestTimeout,
+    connectionsCheckingInterval: config.connectionsCheckingInterval,
+    keepAliveTimeout: config.keepAliveTimeout,
+    maxHeaderSize: config.maxHeaderSize,
+    noDelay: true,
+  };
+  const listener = (raw: IncomingMessage, res: ServerResponse): void => {
+    const req = new IncomingRequest(raw, scheme, config);
+    const exchange = new Exchange(req, res, pipeline);
+    if (pipeline.closing) exchange.refuse(503);
+    // Node 24 answers 431 past maxHeadersCount; node 20 drops the rest. Answer 431 on both.
+    else if (raw.rawHeaders.length > maxHeaderFields) exchange.refuse(431);
+    else if (ambiguous(raw.rawHeaders)) exchange.refuse(400);
+    else exchange.run(handler);
+  };
+  const node: NodeServer =
+    config.tls === undefined
+      ? createServer(settings, listener)
+      : createSecureServer({ ...config.tls, ...settings }, listener);
+  const upgrades = new Upgrades(config.websocket, pipeline, config, config.handler, config.websocketHandler, scheme);
   node.on('upgrade', upgrades.onUpgrade);
   node.maxHeadersCount = config.maxHeadersCount;
   node.timeout = config.idleTimeout;

@@ -34,6 +34,7 @@ export class Upgrades {
     private readonly limits: RequestLimits,
     private readonly handler: Handler,
     private readonly websocketHandler: WebSocketHandler | undefined,
+    private readonly scheme: 'http' | 'https' = 'http',
   ) {
     this.settings = {
       ...config.connection,
@@ -57,7 +58,7 @@ export class Upgrades {
   readonly onUpgrade = (raw: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // A shared function: a closure here would share this scope's context and keep the request alive.
     socket.on('error', destroySocket);
-    const req = new IncomingRequest(raw, 'http', this.limits);
+    const req = new IncomingRequest(raw, this.scheme, this.limits);
     if (this.pipeline.closing) return refuse(socket, 503, 'Service Unavailable');
     const origin = raw.headers.origin;
     const { origins } = this.config;
@@ -128,7 +129,7 @@ export class Upgrades {
           : (offered: Set<string>, raw: IncomingMessage) => {
               const list = [...offered];
               if (typeof protocols === 'function') {
-                return protocols(list, new IncomingRequest(raw, 'http', this.limits));
+                return protocols(list, new IncomingRequest(raw, this.scheme, this.limits));
               }
               return protocols.find((p) => offered.has(p)) ?? false;
             },
