@@ -31,14 +31,21 @@ HeaderRecord.prototype = Object.create(null) as object;
 /**
  * Turns node's `rawHeaders` (name, value, name, value, ...) into lower-case names with
  * repeated values joined by `, ` (`cookie` by `; `, as RFC 9113 joins split cookies).
+ * HTTP/2 pseudo-headers are left out, but `:authority` stands for `host` when there is none.
  */
 export function joinRawHeaders(raw: readonly string[]): Record<string, string> {
   const headers = new HeaderRecord();
+  let authority: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (name === ':authority') authority = value;
+      continue;
+    }
     const seen = headers[name];
     headers[name] = seen === undefined ? value : seen + (name === 'cookie' ? '; ' : ', ') + value;
   }
+  if (authority !== undefined && headers.host === undefined) headers.host = authority;
   return headers;
 }

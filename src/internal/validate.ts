@@ -59,3 +59,11 @@ export function functionOption<F>(options: Record<string, unknown>, name: string
   if (typeof value !== 'function') throw new InvalidOptionError(name, `a function, got ${typeof value}`);
   return value as F;
 }
+
+/** A true/false option. */
+export function booleanOption(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(name, `true or false, got ${describe(value)}`);
+  return value;
+}

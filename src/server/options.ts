@@ -1,5 +1,12 @@
 import { HttpError, InvalidOptionError } from '../internal/errors.js';
-import { checkKnownOptions, choiceOption, functionOption, integerOption, limitOption } from '../internal/validate.js';
+import {
+  booleanOption,
+  checkKnownOptions,
+  choiceOption,
+  functionOption,
+  integerOption,
+  limitOption,
+} from '../internal/validate.js';
 import type { PipelineConfig, ResponseOptions } from './pipeline-config.js';
 import type { Handler, JetRequest } from './types.js';
 import type { SecureContextOptions, TlsOptions as TlsServerOptions } from 'node:tls';
@@ -24,6 +31,21 @@ export interface ServeOptions extends ResponseOptions {
    * Requests then have `scheme: 'https'`.
    */
   tls?: TlsOptions;
+  /**
+   * Serve HTTP/2 beside HTTP/1.1 on the same port, to the same handler: with `tls`, clients
+   * choose by ALPN (browsers take h2, others fall back to HTTP/1.1); without it, cleartext
+   * HTTP/2 with prior knowledge (h2c, e.g. `curl --http2-prior-knowledge`) while HTTP/1.1
+   * clients are served as before. WebSockets keep using HTTP/1.1 upgrades.
+   * Requests over HTTP/2 have `protocol: 'HTTP/2.0'`.
+   * @default false
+   */
+  http2?: boolean;
+  /**
+   * Most streams (requests) one HTTP/2 connection may have open at once; more are refused
+   * with REFUSED_STREAM (node: 4294967295).
+   * @default 100
+   */
+  maxConcurrentStreams?: number;
   /** WebSocket limits, subprotocols and origins (see {@link WebSocketServerOptions}). */
   websocket?: WebSocketServerOptions;
   /**
@@ -104,6 +126,8 @@ export interface ServerConfig {
   pipeline: PipelineConfig;
   /** node's TLS options when serving HTTPS. */
   tls: TlsOptions | undefined;
+  http2: boolean;
+  maxConcurrentStreams: number;
   scheme: 'http' | 'https';
 }
 
@@ -126,6 +150,8 @@ const serveOptionNames = [
   'websocketHandler',
   'websocket',
   'tls',
+  'http2',
+  'maxConcurrentStreams',
   'port',
   'host',
   'headersTimeout',
@@ -185,6 +211,8 @@ export function resolveServeOptions(options: ServeOptions): ServerConfig {
   const config: ServerConfig = {
     tls,
     scheme: tls === undefined ? 'http' : 'https',
+    http2: booleanOption(o, 'http2', false),
+    maxConcurrentStreams: integerOption(o, 'maxConcurrentStreams', 100, 1, 2 ** 31 - 1),
     handler: handler ?? webSocketOnly,
     websocketHandler,
     websocket: resolveServerOptions(options.websocket),

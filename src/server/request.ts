@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import { joinRawHeaders } from '../internal/headers.js';
 import { incomingBody } from './request-body.js';
 import { kContext, LazySignal, type RequestContext } from './request-context.js';
@@ -36,7 +37,9 @@ export interface RequestLimits {
  * them costs no more than a bare node handler (an object literal with getters, or an eager
  * AbortController, each cost more than the whole of node's request handling).
  */
-export class IncomingRequest implements JetRequest, RequestContext {
+export class IncomingRequest<Raw extends IncomingMessage | Http2ServerRequest = IncomingMessage | Http2ServerRequest>
+  implements JetRequest, RequestContext
+{
   readonly method: string;
   readonly url: string;
   readonly path: string;
@@ -45,15 +48,15 @@ export class IncomingRequest implements JetRequest, RequestContext {
   readonly protocol: string;
   /** Read at once: node can tell it only while the socket is open. */
   readonly remoteAddress: string;
-  readonly raw: IncomingMessage;
+  readonly raw: Raw;
   /** The original request; a request derived with `Object.create(req, …)` shares its lazy state. @internal */
-  readonly [kContext]: IncomingRequest;
+  readonly [kContext]: IncomingRequest<Raw>;
   private lazyHeaders: Record<string, string> | undefined = undefined;
   private lazyBody: RequestBody | undefined = undefined;
   private readonly lazySignal = new LazySignal();
 
   constructor(
-    raw: IncomingMessage,
+    raw: Raw,
     scheme: 'http' | 'https',
     private readonly limits: RequestLimits,
   ) {

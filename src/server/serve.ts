@@ -1,11 +1,15 @@
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from 'node:http';
+import type { Http2Server } from 'node:http2';
 import { createServer as createSecureServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { InvalidOptionError } from '../internal/errors.js';
 import { Exchange } from './exchange.js';
+import { Http2Front, listeningOn, type Listening } from './http2.js';
 import { resolveServeOptions, type ServeOptions, type ServerConfig } from './options.js';
 import { IncomingRequest } from './request.js';
 import { Upgrades } from '../websocket/server-upgrade.js';
+import type { ResponseTarget } from './response-target.js';
+import type { Http2ServerRequest } from 'node:http2';
 
 /** Where `inject` finds a server's handler and settings. */
 export const kConfig: unique symbol = Symbol('rxjet.server');
@@ -35,22 +39,30 @@ export interface ServerStats {
 export class Server {
   /** @internal */
   readonly [kConfig]: ServerConfig;
-  /** The node server underneath, for advanced use. */
+  /**
+   * The node:http (or node:https) server underneath, for advanced use. With `http2` it serves
+   * the HTTP/1.1 connections a front server hands it; see {@link Server.http2}.
+   */
   readonly node: NodeServer;
+  /** With `http2`, the node:http2 server of the HTTP/2 connections; otherwise undefined. */
+  readonly http2: Http2Server | undefined;
   private closing: Promise<void> | undefined;
 
   private readonly upgrades: Upgrades;
+  private readonly listening: Listening;
 
   /** @internal */
-  constructor(node: NodeServer, config: ServerConfig, upgrades: Upgrades) {
+  constructor(node: NodeServer, listening: Listening, config: ServerConfig, upgrades: Upgrades) {
     this.node = node;
+    this.listening = listening;
+    this.http2 = listening instanceof Http2Front ? listening.http2 : undefined;
     this[kConfig] = config;
     this.upgrades = upgrades;
   }
 
   /** The port the server is bound to. */
   get port(): number {
-    return (this.node.address() as AddressInfo).port;
+    return (this.listening.front.address() as AddressInfo).port;
   }
 
   /** The URL to reach it, e.g. `'http://127.0.0.1:8080'` (`https:` with `tls`). */
@@ -76,7 +88,7 @@ export class Server {
     const exchanges = this[kConfig].pipeline.active;
     const websockets = this.upgrades.size;
     return new Promise((resolve, reject) =>
-      this.node.getConnections((error, connections) =>
+      this.listening.front.getConnections((error, connections) =>
         error ? reject(error) : resolve({ connections, exchanges, websockets }),
       ),
     );
@@ -102,7 +114,7 @@ export class Server {
     if (!Number.isInteger(timeout) || timeout < 0) {
       throw new InvalidOptionError('timeout', `a non-negative integer, got ${String(timeout)}`);
     }
-    const { node } = this;
+    const { listening } = this;
     const pipeline = this[kConfig].pipeline;
     pipeline.closing = true;
     const { upgrades } = this;
@@ -116,13 +128,13 @@ export class Server {
       // A finished exchange leaves its connection idle: close it now rather than at keep-alive's end.
       sweep ??= setImmediate(() => {
         sweep = undefined;
-        node.closeIdleConnections();
+        listening.closeIdle();
       });
       settle();
     };
     this.closing = new Promise<void>((resolve) => {
       const force = setTimeout(() => {
-        node.closeAllConnections();
+        listening.closeAll();
         upgrades.terminateAll();
       }, timeout);
       done = () => {
@@ -130,11 +142,11 @@ export class Server {
         if (sweep !== undefined) clearImmediate(sweep);
         resolve();
       };
-      node.close(() => {
+      listening.front.close(() => {
         nodeClosed = true;
         settle();
       });
-      node.closeIdleConnections();
+      listening.closeIdle();
       upgrades.closeAll();
     });
     return this.closing;
@@ -177,7 +189,7 @@ export function serve(options: ServeOptions): Promise<Server> {
     maxHeaderSize: config.maxHeaderSize,
     noDelay: true,
   };
-  const listener = (raw: IncomingMessage, res: ServerResponse): void => {
+  const listener = (raw: IncomingMessage | Http2ServerRequest, res: ServerResponse | ResponseTarget): void => {
     const req = new IncomingRequest(raw, scheme, config);
     const exchange = new Exchange(req, res, pipeline);
     if (pipeline.closing) exchange.refuse(503);
@@ -187,19 +199,21 @@ export function serve(options: ServeOptions): Promise<Server> {
     else exchange.run(handler);
   };
   const node: NodeServer =
-    config.tls === undefined
+    config.tls === undefined || config.http2
       ? createServer(settings, listener)
       : createSecureServer({ ...config.tls, ...settings }, listener);
+  const listening = config.http2 ? new Http2Front(node, config, listener) : listeningOn(node);
+  const { front } = listening;
   const upgrades = new Upgrades(config.websocket, pipeline, config, config.handler, config.websocketHandler, scheme);
   node.on('upgrade', upgrades.onUpgrade);
   node.maxHeadersCount = config.maxHeadersCount;
   node.timeout = config.idleTimeout;
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
-    node.once('error', onError);
-    node.listen(config.port, config.host, () => {
-      node.off('error', onError);
-      resolve(new Server(node, config, upgrades));
+    front.once('error', onError);
+    front.listen(config.port, config.host, () => {
+      front.off('error', onError);
+      resolve(new Server(node, listening, config, upgrades));
     });
   });
 }

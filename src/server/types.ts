@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { OutgoingHeaders } from '../internal/headers.js';
@@ -61,12 +62,15 @@ export interface JetRequest {
   readonly remoteAddress: string;
   /** `'http'`, or `'https'` on a TLS server. */
   readonly scheme: 'http' | 'https';
-  /** `'HTTP/1.1'`. */
+  /** `'HTTP/1.1'`, or `'HTTP/2.0'` on a server with `http2`. */
   readonly protocol: string;
   /** Aborted, with a `ClientAbortedError` as its reason, when the client goes away. */
   readonly signal: AbortSignal;
-  /** The node request underneath; `undefined` for {@link mockRequest}s. */
-  readonly raw: IncomingMessage | undefined;
+  /**
+   * The node request underneath: an `IncomingMessage`, or node:http2's `Http2ServerRequest`
+   * for a request over HTTP/2; `undefined` for {@link mockRequest}s.
+   */
+  readonly raw: IncomingMessage | Http2ServerRequest | undefined;
 }
 
 /** A request body: an Observable of byte chunks that can also be pulled with `for await`. */

@@ -35,7 +35,7 @@ export class UpgradeRequest implements JetRequest, RequestContext {
   private lazySignal: LazySignal | undefined;
   private lazyBody: RequestBody | undefined;
 
-  constructor(req: IncomingRequest) {
+  constructor(req: IncomingRequest<IncomingMessage>) {
     this.method = req.method;
     this.url = req.url;
     this.path = req.path;
