@@ -12,6 +12,7 @@ export {
   type TlsOptions,
   type ResponseOptions,
   type OverflowPolicy,
+  type Logger,
   type HttpErrorOptions,
   type FormFields,
   type BodyReadOptions,
@@ -60,6 +61,18 @@ export {
   type Timeouts,
 } from './client/index.js';
 export { mockRequest, inject, type MockRequestOptions, type InjectedResponse } from './testing/index.js';
+export {
+  diagnosticsChannels,
+  type ServerRequestMessage,
+  type ServerResponseMessage,
+  type ServerRequestErrorMessage,
+  type WebSocketOpenMessage,
+  type WebSocketCloseMessage,
+  type ClientRequestInfo,
+  type ClientRequestMessage,
+  type ClientResponseMessage,
+  type ClientRequestErrorMessage,
+} from './internal/diagnostics.js';
 export {
   RxjetError,
   errorCodes,

@@ -11,8 +11,8 @@ export interface CallOwner {
   response(call: Call, status: number, headers: ResponseHeaders): void;
   /** The call failed before a response came. */
   failed(cause: unknown): void;
-  /** The call is over (ended, failed or aborted): stop its timers. */
-  settled(call: Call): void;
+  /** The call is over (ended, or failed or aborted with `failure`): stop its timers. */
+  settled(call: Call, failure?: unknown): void;
 }
 
 /** Bytes of a body kept before anyone reads it; more pauses the socket. */
@@ -121,7 +121,7 @@ export class Call implements ChunkSource {
     this.state = State.Failed;
     this.failure = cause;
     this.queue = undefined;
-    this.owner.settled(this);
+    this.owner.settled(this, cause ?? new Error('the response failed'));
     if (before) this.owner.failed(cause);
     else this.sink?.error(cause);
     this.sink = undefined;

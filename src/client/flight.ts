@@ -1,4 +1,5 @@
 import { asyncScheduler, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
+import { channels, type ClientRequestInfo } from '../internal/diagnostics.js';
 import { AbortError, RedirectError, RxjetError, TimeoutError } from '../internal/errors.js';
 import { HeaderRecord } from '../internal/headers.js';
 import { Call, type CallOwner, type ResponseHeaders } from './call.js';
@@ -51,11 +52,12 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
 
   /** Starts the flight; returns its teardown. */
   start(): Unsubscribable {
+    if (channels.clientRequestStart.hasSubscribers) channels.clientRequestStart.publish({ request: this.info() });
     const { signal, timeouts } = this.request;
     if (signal !== undefined) {
       if (signal.aborted) {
         this.stopped = true;
-        this.subscriber.error(this.aborted());
+        this.fail(this.aborted());
         return this;
       }
       signal.addEventListener('abort', this);
@@ -96,7 +98,20 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
       return;
     }
     this.call?.abort(error);
+    this.fail(error);
+  }
+
+  /** The request's subscriber hears `error`, and so does tracing. */
+  private fail(error: unknown): void {
+    if (channels.clientRequestError.hasSubscribers) {
+      channels.clientRequestError.publish({ request: this.info(), error });
+    }
     this.subscriber.error(error);
+  }
+
+  /** The request as tracing names it. */
+  private info(): ClientRequestInfo {
+    return { method: this.request.outgoing.method, url: this.request.where };
   }
 
   private stop(): void {
@@ -143,11 +158,19 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   failed(cause: unknown): void {
     if (this.subscriber.closed) return;
     this.stop();
-    this.subscriber.error(this.failure(cause));
+    this.fail(this.failure(cause));
   }
 
-  settled(call: Call): void {
-    if (call === this.call && this.body !== undefined) this.stop();
+  settled(call: Call, failure?: unknown): void {
+    if (call !== this.call || this.body === undefined) return;
+    this.stop();
+    // A streamed body's end is traced here; one read whole is traced as the request ends.
+    if (this.whole !== undefined) return;
+    if (failure === undefined) {
+      if (channels.clientRequestEnd.hasSubscribers) channels.clientRequestEnd.publish({ request: this.info() });
+    } else if (channels.clientRequestError.hasSubscribers) {
+      channels.clientRequestError.publish({ request: this.info(), error: this.failure(failure) });
+    }
   }
 
   response(call: Call, status: number, headers: ResponseHeaders): void {
@@ -234,7 +257,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
 
   private fatal(error: Error): void {
     this.stop();
-    this.subscriber.error(error);
+    this.fail(error);
   }
 
   /** Hands the response on: its body streamed, or read whole first. */
@@ -242,6 +265,9 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     const { config, as, progress } = this.request;
     const body = config.decompress ? decompressed(call, headers['content-encoding']) : call;
     this.body = body;
+    if (channels.clientRequestHeaders.hasSubscribers) {
+      channels.clientRequestHeaders.publish({ request: this.info(), status, headers });
+    }
     const counted = progress === undefined ? undefined : downloadCounter(progress, headers['content-length']);
     if (as === 'stream') {
       const reading = { failure: (cause: unknown) => this.failure(cause), counted };
@@ -283,16 +309,17 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     try {
       body = this.whole!.decode(this.headers!['content-type']);
     } catch (error) {
-      this.subscriber.error(error);
+      this.fail(error);
       return;
     }
+    if (channels.clientRequestEnd.hasSubscribers) channels.clientRequestEnd.publish({ request: this.info() });
     this.subscriber.next({ status: this.status, url: this.outgoing.url.href, headers: this.headers!, body });
     this.subscriber.complete();
   }
 
   error(cause: unknown): void {
     this.stop();
-    this.subscriber.error(this.failure(cause));
+    this.fail(this.failure(cause));
   }
 
   /** What a failure of the exchange is raised as. */

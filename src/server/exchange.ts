@@ -25,6 +25,7 @@ import {
   BodyOverflowError,
   statusText,
 } from '../internal/errors.js';
+import { channels } from '../internal/diagnostics.js';
 import { iterateReadable } from '../internal/readable-iterator.js';
 import type { PipelineConfig } from './pipeline-config.js';
 import { contextOf } from './request-context.js';
@@ -47,6 +48,8 @@ export class Exchange {
   private watching = false;
   /** Set once the exchange has ended (answered, broken or abandoned): nothing more happens. */
   private over = false;
+  /** The status sent, once the head is written (for tracing). */
+  private status = 0;
 
   /**
    * @param upgrade - on an upgrade request, accepts the WebSocket when the handler answers
@@ -57,7 +60,9 @@ export class Exchange {
     private readonly res: ResponseTarget,
     private readonly config: PipelineConfig,
     private readonly upgrade?: (handler: WebSocketHandler) => void,
-  ) {}
+  ) {
+    if (channels.serverRequestStart.hasSubscribers) channels.serverRequestStart.publish({ request: req });
+  }
 
   /** Runs `handler` for this request. */
   run(handler: Handler): void {
@@ -187,13 +192,13 @@ export class Exchange {
       }
       this.over = true;
       this.stopTimer();
-      if (this.writeHead(head)) this.res.end(body);
+      if (this.writeHead(head)) this.end(body);
       return;
     }
     if (bodyless) {
       if (plan.body instanceof Readable) plan.body.destroy();
       this.over = true;
-      if (this.writeHead(head)) this.res.end();
+      if (this.writeHead(head)) this.end();
       return;
     }
     if (!this.writeHead(head)) return;
@@ -286,7 +291,22 @@ export class Exchange {
       return;
     }
     this.over = true;
-    this.res.end();
+    this.end();
+  }
+
+  /** Ends the response: all of it has been handed to node. */
+  private end(body?: string | Uint8Array): void {
+    this.res.end(body);
+    if (channels.serverRequestEnd.hasSubscribers) {
+      channels.serverRequestEnd.publish({ request: this.req, status: this.status });
+    }
+  }
+
+  private traceHead(status: number): void {
+    this.status = status;
+    if (channels.serverResponseHead.hasSubscribers) {
+      channels.serverResponseHead.publish({ request: this.req, status });
+    }
   }
 
   /** Resolves when the client has taken what was written, or has gone. */
@@ -307,6 +327,7 @@ export class Exchange {
     try {
       this.res.writeHead(head.status, head.headers);
       if (head.obsText) this.res.write(noBytes); // the head goes out alone, as latin1
+      this.traceHead(head.status);
       return true;
     } catch (error) {
       this.over = false;
@@ -356,7 +377,8 @@ export class Exchange {
     if (this.config.closing) this.res.shouldKeepAlive = false;
     this.res.writeHead(head.status, head.headers);
     if (head.obsText) this.res.write(noBytes); // the head goes out alone, as latin1
-    this.res.end(this.req.method === 'HEAD' ? undefined : (head.plan.body as string));
+    this.traceHead(head.status);
+    this.end(this.req.method === 'HEAD' ? undefined : (head.plan.body as string));
   }
 
   /** After the head: the only honest signal left is to cut the connection. */
@@ -404,7 +426,13 @@ export class Exchange {
     if (this.over) return;
     this.over = true;
     this.stopLive();
-    contextOf(this.req)?.abort(new ClientAbortedError(this.where()));
+    const error = new ClientAbortedError(this.where());
+    contextOf(this.req)?.abort(error);
+    this.traceError(error);
+  }
+
+  private traceError(error: Error): void {
+    if (channels.serverRequestError.hasSubscribers) channels.serverRequestError.publish({ request: this.req, error });
   }
 
   private startTimer(): void {
@@ -435,6 +463,7 @@ export class Exchange {
   }
 
   private report(error: Error): void {
+    this.traceError(error);
     try {
       this.config.report(error, this.req);
     } catch (hookError) {

@@ -1,6 +1,6 @@
 export { serve, Server, type CloseOptions, type ServerStats } from './serve.js';
 export type { ServeOptions, TlsOptions } from './options.js';
-export type { ResponseOptions, OverflowPolicy } from './pipeline-config.js';
+export type { ResponseOptions, OverflowPolicy, Logger } from './pipeline-config.js';
 export { HttpError, type HttpErrorOptions } from '../internal/errors.js';
 export { text } from './text.js';
 export { json } from './json.js';

@@ -7,7 +7,7 @@ import {
   integerOption,
   limitOption,
 } from '../internal/validate.js';
-import type { PipelineConfig, ResponseOptions } from './pipeline-config.js';
+import type { Logger, PipelineConfig, ResponseOptions } from './pipeline-config.js';
 import type { Handler, JetRequest } from './types.js';
 import type { SecureContextOptions, TlsOptions as TlsServerOptions } from 'node:tls';
 import { resolveServerOptions, type WebSocketServerConfig, type WebSocketServerOptions } from '../websocket/options.js';
@@ -167,6 +167,7 @@ const serveOptionNames = [
   'overflow',
   'handlerTimeout',
   'onError',
+  'logger',
 ] as const;
 
 /** The handler of a server that has only a `websocketHandler`. */
@@ -179,6 +180,31 @@ export function logError(error: Error, req: JetRequest): void {
   console.error(`rxjet: ${req.method} ${req.url}:`, error);
 }
 
+/** `onError` for a pino-style `logger`. */
+function logTo(logger: Logger): PipelineConfig['report'] {
+  return (error, req) =>
+    logger.error(
+      { err: error, req: { method: req.method, url: req.url, remoteAddress: req.remoteAddress } },
+      `rxjet: ${req.method} ${req.url} failed`,
+    );
+}
+
+function loggerOption(options: Record<string, unknown>): Logger | undefined {
+  const { logger } = options;
+  if (logger === undefined) return undefined;
+  if (typeof logger !== 'object' || logger === null || typeof (logger as Logger).error !== 'function') {
+    throw new InvalidOptionError('logger', 'a pino-style logger: an object with an error(object, message) method');
+  }
+  return logger as Logger;
+}
+
+/** `onError`, else the `logger`, else stderr. */
+function reportOption(options: Record<string, unknown>): PipelineConfig['report'] {
+  const onError = functionOption<PipelineConfig['report']>(options, 'onError');
+  const logger = loggerOption(options);
+  return onError ?? (logger === undefined ? logError : logTo(logger));
+}
+
 /** Resolves the pipeline part of the options; throws {@link InvalidOptionError} on a bad one. */
 export function resolvePipeline(options: ResponseOptions): PipelineConfig {
   const o = options as Record<string, unknown>;
@@ -186,7 +212,7 @@ export function resolvePipeline(options: ResponseOptions): PipelineConfig {
     highWaterMark: integerOption(o, 'highWaterMark', 1024 * 1024, 1),
     overflow: choiceOption(o, 'overflow', ['error', 'drop'], 'error'),
     handlerTimeout: integerOption(o, 'handlerTimeout', 0, 0, 2 ** 31 - 1),
-    report: functionOption<PipelineConfig['report']>(o, 'onError') ?? logError,
+    report: reportOption(o),
     closing: false,
     active: 0,
   };

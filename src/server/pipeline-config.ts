@@ -30,6 +30,19 @@ export interface ResponseOptions {
    * stderr. Error details never reach the client.
    */
   onError?: (error: Error, req: JetRequest) => void;
+  /**
+   * Where unexpected errors go when there is no `onError`: a pino-style logger (pino, bunyan,
+   * or anything with `error(object, message)`), called as
+   * `logger.error({ err, req: { method, url, remoteAddress } }, message)`.
+   * @default none: errors go to stderr
+   */
+  logger?: Logger;
+}
+
+/** The part of a pino-style logger rxjet uses. */
+export interface Logger {
+  /** Logs at error level: a merging object first (rxjet gives `err` and `req`), then the message. */
+  error(object: Record<string, unknown>, message?: string): void;
 }
 
 /** The resolved pipeline settings; `closing` flips when the server starts closing. */

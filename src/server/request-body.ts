@@ -9,7 +9,11 @@ import type { RequestBody } from './types.js';
  * The body of a node request. `limit` bounds the bytes read (413 past it, at once when the
  * content-length already says so); `where` names the request in errors.
  */
-export function incomingBody(raw: IncomingMessage | Http2ServerRequest, limit: number, where: () => string): RequestBody {
+export function incomingBody(
+  raw: IncomingMessage | Http2ServerRequest,
+  limit: number,
+  where: () => string,
+): RequestBody {
   const tooLarge = (): HttpError => new HttpError(413, `The request body is larger than ${limit} bytes.`);
   const failure = (cause?: unknown): Error =>
     new ClientAbortedError(`the request body of ${where()}`, cause === undefined ? undefined : { cause });

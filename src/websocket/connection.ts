@@ -16,6 +16,7 @@ import {
   WebSocketOverflowError,
   WebSocketProtocolError,
 } from '../internal/errors.js';
+import { channels } from '../internal/diagnostics.js';
 import { kPull } from '../internal/pull.js';
 import type { JetRequest } from '../server/types.js';
 import type { CtrlEvent, Message, WebSocketConnection, WebSocketOverflowPolicy } from './types.js';
@@ -355,6 +356,7 @@ export class Connection implements WebSocketConnection {
     this.heartbeat?.unsubscribe();
     const event = { type: 'close' as const, code, reason };
     this.closeEvent = event;
+    if (channels.websocketClose.hasSubscribers) channels.websocketClose.publish({ connection: this, code, reason });
     this.live?.next(event);
     this.live?.complete();
     if (this.waiter !== undefined && (this.queue?.length ?? 0) === 0) {
@@ -462,5 +464,7 @@ function size(message: Message): number {
 
 /** Wraps an open socket as a {@link WebSocketConnection}. */
 export function createConnection(socket: SocketLike, request: JetRequest, settings: ConnectionSettings): Connection {
-  return new Connection(socket, request, settings);
+  const connection = new Connection(socket, request, settings);
+  if (channels.websocketOpen.hasSubscribers) channels.websocketOpen.publish({ connection, request });
+  return connection;
 }
