@@ -1,11 +1,12 @@
 /**
  * The demo server behind `npm start`: a page linking the demos, a plain answer, an async
- * answer, a chunked stream a browser or `curl -N` watches grow, and a WebSocket chat on /ws.
+ * answer, a chunked stream a browser or `curl -N` watches grow, a WebSocket chat on /ws, and a
+ * Server-Sent Events clock on /clock.
  *
  * PORT (default 8080) and HOST (default 127.0.0.1) choose where it listens.
  */
-import { serve, type Handler, type WebSocketConnection } from 'rxjet';
-import { delay, interval, map, merge, of, Subject, take, takeUntil, last } from 'rxjs';
+import { serve, sse, type Handler, type WebSocketConnection } from 'rxjet';
+import { delay, interval, map, merge, of, Subject, take, takeUntil, last, timer } from 'rxjs';
 
 /** Every chat message, shared by everyone connected to /ws. */
 const room = new Subject<string>();
@@ -30,6 +31,7 @@ const page = `<!doctype html>
   <li><a href="/async">/async</a>: an Observable that answers after a second</li>
   <li><a href="/stream">/stream</a>: a chunked body, one line every 200 ms (try <code>curl -N</code>)</li>
   <li><code>/ws</code>: a WebSocket chat, below</li>
+  <li><a href="/clock">/clock</a>: Server-Sent Events, the server's time every second (an <code>EventSource</code> below)</li>
 </ul>
 <h2>The stream, as it arrives</h2>
 <button id="start">Start</button>
@@ -37,7 +39,11 @@ const page = `<!doctype html>
 <h2>WebSocket chat</h2>
 <form id="chat"><input id="say" autocomplete="off" placeholder="say something"> <button>Send</button></form>
 <pre id="log"></pre>
+<h2>Server-Sent Events clock</h2>
+<pre id="clock">connecting…</pre>
 <script>
+const clock = new EventSource('/clock');
+clock.onmessage = (event) => { document.getElementById('clock').textContent = event.data; };
 const socket = new WebSocket(location.origin.replace('http', 'ws') + '/ws');
 const log = document.getElementById('log');
 socket.onmessage = (event) => { log.textContent += event.data + '\\n'; };
@@ -76,6 +82,8 @@ export const handler: Handler = (req) => {
       );
     case '/ws':
       return { websocket: chat };
+    case '/clock':
+      return sse(timer(0, 1000).pipe(map(() => `${new Date().toISOString().slice(11, 19)} UTC`)));
     case '/stream':
       return {
         headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },

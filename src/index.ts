@@ -1,3 +1,11 @@
+/**
+ * Everything rxjet exports, in one import: the server, WebSockets, the HTTP client, the
+ * testing kit, and the errors every part raises (`RxjetError` and its subclasses, by `code`).
+ * Each part is also its own entry point: `rxjet/server`, `rxjet/websocket`, `rxjet/client`,
+ * `rxjet/testing`.
+ *
+ * @module rxjet
+ */
 export {
   serve,
   Server,
@@ -6,6 +14,11 @@ export {
   json,
   form,
   pullable,
+  sse,
+  lastEventId,
+  type SseEvent,
+  type SseMessage,
+  type SseOptions,
   type CloseOptions,
   type ServerStats,
   type ServeOptions,
@@ -50,6 +63,11 @@ export {
   del,
   head,
   options,
+  eventSource,
+  parseEventStream,
+  type EventSourceOptions,
+  type ParseEventStreamOptions,
+  type ServerSentEvent,
   type MethodHelper,
   type BodyAs,
   type ClientOptions,
@@ -99,6 +117,10 @@ export {
   AbortError,
   ResponseTooLargeError,
   DecodeError,
+  RedirectError,
+  InvalidEventError,
+  EventSourceResponseError,
+  EventTooLargeError,
   type ErrorCode,
   type TimeoutPhase,
   type RxjetErrorOptions,

@@ -77,6 +77,18 @@ describe('HTTP client', function () {
       expect(requests()).to.equal(2);
     });
 
+    it('closes once: close() called again gives the same Promise, and a closed client refuses requests', async () => {
+      const { url } = await serve(echo);
+      const own = createClient();
+      await firstValueFrom(get(own, url, { as: 'text' }));
+      const first = own.close();
+      expect(own.close()).to.equal(first);
+      await first;
+      await own.close();
+      const refused = await firstValueFrom(get(own, url)).catch((e: unknown) => e);
+      expect(refused).to.include({ code: 'RXJET_ERR_NETWORK' });
+    });
+
     it('emits non-2xx statuses as responses', async () => {
       const { url } = await serve((_, res) => res.writeHead(503, { 'retry-after': '1' }).end('busy'));
       const res = await firstValueFrom(get(client, url, { as: 'text' }));

@@ -1,30 +1,13 @@
 import { expect } from 'chai';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { startDemo, type DemoProcess } from './demo-process.js';
 
 /** Only what the functions below use; they run in the page, where the real `document` is. */
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
-
-/** Debian's chromium first, then `chromium` or `chromium-browser` anywhere on PATH. */
-function findChromium(): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => dir !== '');
-  const candidates = [
-    '/usr/bin/chromium',
-    ...dirs.flatMap((dir) => ['chromium', 'chromium-browser'].map((name) => path.join(dir, name))),
-  ];
-  return candidates.find((file) => {
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** Waits (bounded) until the text of `selector` includes `needle`, and resolves with the text at that moment. */
 async function textWhenIncludes(page: Page, selector: string, needle: string, timeout = 10_000): Promise<string> {
@@ -34,6 +17,21 @@ async function textWhenIncludes(page: Page, selector: string, needle: string, ti
       return text.includes(needle) ? text : false;
     },
     { selector, needle },
+    { timeout },
+  );
+  const text = await handle.jsonValue();
+  await handle.dispose();
+  return String(text);
+}
+
+/** Waits (bounded) until the text of `selector` matches the regular expression `pattern`, and resolves with it. */
+async function textWhenMatches(page: Page, selector: string, pattern: string, timeout = 10_000): Promise<string> {
+  const handle = await page.waitForFunction(
+    ({ selector, pattern }) => {
+      const text = document.querySelector(selector)?.textContent ?? '';
+      return new RegExp(pattern).test(text) ? text : false;
+    },
+    { selector, pattern },
     { timeout },
   );
   const text = await handle.jsonValue();
@@ -51,31 +49,10 @@ describe('the demo page in headless Chromium', function () {
   const pageErrors: string[] = [];
 
   before(async () => {
-    const executablePath = findChromium();
-    if (executablePath === undefined) {
-      throw new Error(
-        'no Chromium found at /usr/bin/chromium (nor chromium or chromium-browser on PATH): ' +
-          "install Debian's chromium package (apt-get install -y chromium) to run the browser spec",
-      );
-    }
-
+    browser = await launchChromium();
     demo = await startDemo();
     url = demo.url;
 
-    browser = await chromium.launch({
-      executablePath,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
     page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -120,6 +97,24 @@ describe('the demo page in headless Chromium', function () {
     const log = await textWhenIncludes(page, '#log', message);
     expect(log.split('\n')).to.deep.equal(['welcome to the rxjet chat', message, '']);
     expect(await page.locator('#say').inputValue()).to.equal('');
+    expect(pageErrors).to.deep.equal([]);
+  });
+
+  it('shows the Server-Sent Events clock ticking', async () => {
+    const time = /^\d\d:\d\d:\d\d UTC$/;
+    const first = await textWhenMatches(page, '#clock', time.source);
+    const handle = await page.waitForFunction(
+      ({ first }) => {
+        const text = document.querySelector('#clock')?.textContent ?? '';
+        return text !== first ? text : false;
+      },
+      { first },
+      { timeout: 10_000 },
+    );
+    const second = String(await handle.jsonValue());
+    await handle.dispose();
+    expect(second).to.match(time);
+    expect(second).not.to.equal(first);
     expect(pageErrors).to.deep.equal([]);
   });
 

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import http from 'node:http';
-import { fetchText, until } from '../helpers.js';
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { createClient, eventSource } from '../../src/client/index.js';
+import { fetchText, until, within } from '../helpers.js';
 import { startDemo, type DemoProcess } from './demo-process.js';
 
 describe('the demo server (npm start)', function () {
@@ -20,7 +22,7 @@ describe('the demo server (npm start)', function () {
   it('serves a page linking the demos', async () => {
     const res = await fetchText(url);
     expect(res.headers['content-type']).to.equal('text/html; charset=utf-8');
-    for (const link of ['/hello', '/async', '/stream']) expect(res.body).to.include(`href="${link}"`);
+    for (const link of ['/hello', '/async', '/stream', '/clock']) expect(res.body).to.include(`href="${link}"`);
   });
 
   it('answers /hello and /async', async () => {
@@ -62,5 +64,23 @@ describe('the demo server (npm start)', function () {
       });
     });
     expect(lines).to.deep.equal(['tick 0\n', 'tick 1\n', 'tick 2\n']);
+  });
+
+  it('serves a Server-Sent Events clock on /clock, one time a second', async () => {
+    const client = createClient();
+    try {
+      const ticks = await within(
+        10_000,
+        firstValueFrom(eventSource(client, `${url}/clock`).pipe(take(2), toArray())),
+        'two ticks of the clock',
+      );
+      for (const tick of ticks) {
+        expect(tick.event).to.equal('message');
+        expect(tick.data).to.match(/^\d\d:\d\d:\d\d UTC$/);
+      }
+      expect(ticks[0]!.data).not.to.equal(ticks[1]!.data);
+    } finally {
+      await client.close();
+    }
   });
 });

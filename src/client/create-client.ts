@@ -86,7 +86,18 @@ function cookieJar(value: ClientOptions['cookies']): Cookies | undefined {
 
 /**
  * An HTTP client: a connection pool (undici) with the settings its requests share. Make one and
- * reuse it; `close()` ends the pool.
+ * reuse it; `close()` ends the pool. Made by {@link createClient}.
+ *
+ * @example
+ * ```ts
+ * import { createClient, get, type Client } from 'rxjet/client';
+ * import { lastValueFrom } from 'rxjs';
+ *
+ * const client: Client = createClient({ baseUrl: 'http://127.0.0.1:8080/' });
+ * const res = await lastValueFrom(get(client, '/health', { as: 'text' }));
+ * console.log(res.status, res.body);
+ * await client.close();
+ * ```
  */
 export class Client {
   /** @internal */
@@ -99,13 +110,23 @@ export class Client {
 
   /**
    * Ends the pool: requests in flight finish, then its connections close. A dispatcher given to
-   * {@link createClient} is left open: it is yours to close.
+   * {@link createClient} is left open: it is yours to close. Calling it again returns the same Promise.
    * @returns a Promise that resolves once the pool is closed
+   * @example
+   * ```ts
+   * import { createClient } from 'rxjet/client';
+   * const client = createClient();
+   * process.once('SIGTERM', () => void client.close());
+   * ```
    */
   close(): Promise<void> {
     const config = this[kClient];
-    return config.ownsDispatcher ? config.dispatcher.close() : Promise.resolve();
+    if (!config.ownsDispatcher) return Promise.resolve();
+    // Calling it again gives the same Promise, as server.close() does (undici would reject).
+    return (this.closing ??= config.dispatcher.close());
   }
+
+  private closing: Promise<void> | undefined;
 }
 
 /**

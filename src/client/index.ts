@@ -1,8 +1,16 @@
+/**
+ * The streaming HTTP client: `createClient` makes a pool, and `request`, `get`, `post` and the
+ * other helpers return cold Observables of responses whose bodies are Observables too.
+ *
+ * @module rxjet/client
+ */
 export { createClient, Client } from './create-client.js';
 export { request } from './request.js';
 export { retrying, type RetryOptions } from './retry.js';
 export type { MultipartField } from './transport.js';
 export type { Progress, ProgressTarget } from './progress.js';
+export { eventSource, type EventSourceOptions } from './event-source.js';
+export { parseEventStream, type ParseEventStreamOptions, type ServerSentEvent } from './parse-event-stream.js';
 export { get, post, put, patch, del, del as delete, head, options, type MethodHelper } from './methods.js';
 export type {
   BodyAs,

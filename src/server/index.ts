@@ -6,6 +6,7 @@ export { text } from './text.js';
 export { json } from './json.js';
 export { form, type FormFields } from './form.js';
 export { pullable } from './pullable.js';
+export { sse, lastEventId, type SseEvent, type SseMessage, type SseOptions } from './sse.js';
 export type { BodyReadOptions } from './read-body.js';
 export type {
   BodyChunk,
