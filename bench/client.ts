@@ -17,9 +17,7 @@
  *        BENCH_CONNECTIONS (default 50)
  */
 import { Agent as HttpAgent, get as httpGet } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { lastValueFrom, type Observable } from 'rxjs';
-import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
+import { lastValueFrom } from 'rxjs';
 import { createClient, get } from '../dist/client/index.js';
 import * as lib from './lib.js';
 
@@ -33,49 +31,11 @@ const contenders = [
 
 type ContenderId = (typeof contenders)[number]['id'];
 
-interface Sample {
-  requestsPerSecond: number;
-  /** CPU time this (client) process spent per completed request, in microseconds. */
-  clientMicrosPerRequest: number;
-  /** Share of one core the server process used during the run: near 1, the server was the limit. */
-  serverBusy: number;
-  /** Failed requests, non-200 statuses and wrong bodies. */
-  errors: number;
-}
-
-/** One contender: sends one request and reads its body, throwing if anything is not as expected. */
-interface Runner {
-  once(): Promise<void>;
-  close(): Promise<void>;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Child: the server, reporting its port and, when asked, its CPU time over IPC.
-// ---------------------------------------------------------------------------------------------------------------
-
-async function runChild(): Promise<void> {
-  const { server, port } = await lib.startHelloServer();
-  // Idle connections stay open between a contender's rounds (the server advertises this to the clients).
-  server.keepAliveTimeout = 120_000;
-  lib.answerRequests({ cpu: lib.cpuTime });
-  lib.sendReady(port);
-}
+type Runner = lib.ClientRunner;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parent: start the server, run the clients, report.
 // ---------------------------------------------------------------------------------------------------------------
-
-function expect(status: number, size: number): void {
-  if (status !== 200 || size !== lib.HELLO.length) throw new Error(`unexpected response: ${status}, ${size} bytes`);
-}
-
-/** Reads a streamed rxjet body to its end; resolves with its size in bytes. */
-function drain(body: Observable<Uint8Array>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    body.subscribe({ next: (chunk) => (size += chunk.byteLength), error: reject, complete: () => resolve(size) });
-  });
-}
 
 /** The global dispatcher behind Node's own fetch, set once fetch has been used. */
 function fetchDispatcher(): { close(): Promise<void> } | undefined {
@@ -84,24 +44,16 @@ function fetchDispatcher(): { close(): Promise<void> } | undefined {
   return dispatcher as { close(): Promise<void> };
 }
 
-function makeRunner(id: ContenderId, url: string, connections: number): Runner {
+async function makeRunner(id: ContenderId, url: string, connections: number): Promise<Runner> {
   switch (id) {
-    case 'undici': {
-      const agent = new UndiciAgent({ connections });
-      return {
-        async once() {
-          const { statusCode, body } = await undiciRequest(url, { dispatcher: agent });
-          expect(statusCode, (await body.text()).length);
-        },
-        close: () => agent.close(),
-      };
-    }
+    case 'undici':
+      return lib.undiciRunner(url, connections);
     case 'rxjet-stream': {
       const client = createClient({ connections });
       return {
         async once() {
           const res = await lastValueFrom(get(client, url));
-          expect(res.status, await drain(res.body));
+          lib.expectHello(res.status, await lib.drain(res.body));
         },
         close: () => client.close(),
       };
@@ -111,7 +63,7 @@ function makeRunner(id: ContenderId, url: string, connections: number): Runner {
       return {
         async once() {
           const res = await lastValueFrom(get(client, url, { as: 'text' }));
-          expect(res.status, res.body.length);
+          lib.expectHello(res.status, res.body.length);
         },
         close: () => client.close(),
       };
@@ -120,7 +72,7 @@ function makeRunner(id: ContenderId, url: string, connections: number): Runner {
       return {
         async once() {
           const res = await fetch(url);
-          expect(res.status, (await res.text()).length);
+          lib.expectHello(res.status, (await res.text()).length);
         },
         close: () => fetchDispatcher()?.close() ?? Promise.resolve(),
       };
@@ -134,7 +86,7 @@ function makeRunner(id: ContenderId, url: string, connections: number): Runner {
               res.on('data', (chunk: Buffer) => (size += chunk.byteLength));
               res.on('end', () => {
                 try {
-                  expect(res.statusCode ?? 0, size);
+                  lib.expectHello(res.statusCode ?? 0, size);
                   resolve();
                 } catch (error) {
                   reject(error instanceof Error ? error : new Error(String(error)));
@@ -153,36 +105,6 @@ function makeRunner(id: ContenderId, url: string, connections: number): Runner {
   }
 }
 
-/** Keeps `connections` requests in flight for `seconds`, counting those completed. */
-async function run(runner: Runner, server: lib.ChildServer, seconds: number, connections: number): Promise<Sample> {
-  let completed = 0;
-  let errors = 0;
-  const serverBefore = await lib.askCpu(server.child);
-  const cpuBefore = process.cpuUsage();
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  const loop = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      try {
-        await runner.once();
-        completed++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: connections }, loop));
-  const elapsed = performance.now() - start;
-  const cpu = process.cpuUsage(cpuBefore);
-  const serverAfter = await lib.askCpu(server.child);
-  return {
-    requestsPerSecond: (completed * 1000) / elapsed,
-    clientMicrosPerRequest: completed === 0 ? 0 : (cpu.user + cpu.system) / completed,
-    serverBusy: (serverAfter - serverBefore) / (elapsed * 1000),
-    errors,
-  };
-}
-
 async function runParent(): Promise<void> {
   const bench = lib.settings();
   const { rounds, seconds, warmup, connections } = bench;
@@ -199,12 +121,12 @@ async function runParent(): Promise<void> {
   const url = `http://127.0.0.1:${server.port}/`;
   const runners = new Map<ContenderId, Runner>();
   try {
-    for (const contender of contenders) runners.set(contender.id, makeRunner(contender.id, url, connections));
+    for (const contender of contenders) runners.set(contender.id, await makeRunner(contender.id, url, connections));
     // One request each, to make sure every client reads what the server sends; then fill the pools.
     for (const contender of contenders) await runners.get(contender.id)!.once();
     if (warmup > 0) {
       for (const contender of contenders) {
-        const sample = await run(runners.get(contender.id)!, server, warmup, connections);
+        const sample = await lib.runClientLoad(runners.get(contender.id)!, server, warmup, connections);
         if (sample.errors > 0) console.log(`  warm-up ${contender.label}: ${sample.errors} error(s)`);
       }
     }
@@ -212,7 +134,7 @@ async function runParent(): Promise<void> {
     const samples = await lib.measureRounds(
       contenders,
       rounds,
-      (i) => run(runners.get(contenders[i]!.id)!, server, seconds, connections),
+      (i) => lib.runClientLoad(runners.get(contenders[i]!.id)!, server, seconds, connections),
       (sample) => sample.requestsPerSecond,
     );
 
@@ -260,4 +182,4 @@ async function runParent(): Promise<void> {
   }
 }
 
-await lib.main(runChild, runParent);
+await lib.main(lib.startClientTarget, runParent);

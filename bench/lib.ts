@@ -4,11 +4,14 @@
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { Observable } from 'rxjs';
 
 /** The first argument of a forked script, telling it to run its server instead of the benchmark. */
 const CHILD_FLAG = '--bench-child';
@@ -257,14 +260,29 @@ export async function startHelloServer(): Promise<{ server: Server; port: number
 }
 
 /**
+ * Runs a child as the one server of a client benchmark: a bare hello-world node:http server whose idle connections
+ * stay open between a contender's rounds (it advertises this to the clients), answering `cpu` requests.
+ */
+export async function startClientTarget(): Promise<void> {
+  const { server, port } = await startHelloServer();
+  server.keepAliveTimeout = 120_000;
+  answerRequests({ cpu: cpuTime });
+  sendReady(port);
+}
+
+/**
  * Starts rxjet (the built package, as users run it: the bench scripts build first) answering HELLO as text/plain,
  * from a plain handler or one returning an Observable; returns its port.
  */
-export async function startRxjetHello(kind: 'plain' | 'observable'): Promise<number> {
+export async function startRxjetHello(
+  kind: 'plain' | 'observable',
+  options: { http2?: boolean } = {},
+): Promise<number> {
   const { serve } = await import('../dist/server/index.js');
   const { of } = await import('rxjs');
   const response = { headers: { 'content-type': 'text/plain' }, body: HELLO };
   const server = await serve({
+    ...options,
     port: 0,
     host: '127.0.0.1',
     handler: kind === 'plain' ? () => ({ ...response }) : () => of({ ...response }),
@@ -289,6 +307,168 @@ export function exec(file: string, args: string[], timeoutMs = 0): Promise<strin
       else resolve(stdout);
     });
   });
+}
+
+/** One run of an HTTP load generator against a server. */
+export interface LoadSample {
+  requestsPerSecond: number;
+  /** Non-2xx responses plus connection, read, write and timeout errors. */
+  errors: number;
+}
+
+/** An HTTP/1.1 load generator in a process of its own, the same for every contender of a scenario. */
+export interface LoadGenerator {
+  name: string;
+  /** Loads `url` (with the path) over `connections` keep-alive connections for `seconds`. */
+  run(url: string, seconds: number, connections: number): Promise<LoadSample>;
+}
+
+/** What to say when neither wrk nor autocannon is there. */
+export const NO_LOAD_GENERATOR =
+  'No load generator found: install wrk (e.g. apt-get install wrk) or add autocannon to devDependencies.';
+
+/** Whether a command is on the PATH. */
+export function onPath(command: string): Promise<boolean> {
+  return exec('sh', ['-c', `command -v ${command}`]).then(
+    () => true,
+    () => false,
+  );
+}
+
+const wrk: LoadGenerator = {
+  name: 'wrk',
+  async run(url, seconds, connections) {
+    const out = await exec('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url], (seconds + 30) * 1000);
+    const rate = /^Requests\/sec:\s+([\d.]+)/m.exec(out)?.[1];
+    if (rate === undefined) throw new Error(`could not read Requests/sec from wrk:\n${out}`);
+    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+    const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const socketErrors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0);
+    return { requestsPerSecond: Number(rate), errors: non2xx + socketErrors };
+  },
+};
+
+function autocannon(bin: string): LoadGenerator {
+  return {
+    name: 'autocannon',
+    async run(url, seconds, connections) {
+      const out = await exec(bin, ['-j', '-c', String(connections), '-d', String(seconds), url], (seconds + 30) * 1000);
+      const result = JSON.parse(out) as {
+        requests: { average: number };
+        non2xx: number;
+        errors: number;
+        timeouts: number;
+      };
+      return { requestsPerSecond: result.requests.average, errors: result.non2xx + result.errors + result.timeouts };
+    },
+  };
+}
+
+/** wrk if it is on the PATH, else autocannon from node_modules, else undefined. */
+export async function pickLoadGenerator(): Promise<LoadGenerator | undefined> {
+  if (await onPath('wrk')) return wrk;
+  const bin = fileURLToPath(new URL('../node_modules/.bin/autocannon', import.meta.url));
+  if (existsSync(bin)) return autocannon(bin);
+  return undefined;
+}
+
+/** One plain request, to make sure a server answers HELLO before it is measured. */
+export function checkHello(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        if (res.statusCode === 200 && text === HELLO) resolve();
+        else reject(new Error(`${url} answered ${res.statusCode ?? '?'} ${JSON.stringify(text)}`));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(5_000, () => req.destroy(new Error(`${url} did not answer within 5 s`)));
+  });
+}
+
+/** One run of a client contender against the client benchmarks' server. */
+export interface ClientSample {
+  requestsPerSecond: number;
+  /** CPU time this (client) process spent per completed request, in microseconds. */
+  clientMicrosPerRequest: number;
+  /** Share of one core the server process used during the run: near 1, the server was the limit. */
+  serverBusy: number;
+  /** Failed requests, non-200 statuses and wrong bodies. */
+  errors: number;
+}
+
+/** A client contender: sends one request and reads its body, throwing if anything is not as expected. */
+export interface ClientRunner {
+  once(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Throws unless a client read a 200 with a body of HELLO's length. */
+export function expectHello(status: number, size: number): void {
+  if (status !== 200 || size !== HELLO.length) throw new Error(`unexpected response: ${status}, ${size} bytes`);
+}
+
+/** Reads a streamed rxjet body to its end; resolves with its size in bytes. */
+export function drain(body: Observable<Uint8Array>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    body.subscribe({ next: (chunk) => (size += chunk.byteLength), error: reject, complete: () => resolve(size) });
+  });
+}
+
+/**
+ * `undici.request` over an undici Agent of `connections` connections: the client benchmarks' baseline. (undici is
+ * imported here only, so that the servers' children, which also load this file, do not load it.)
+ */
+export async function undiciRunner(url: string, connections: number): Promise<ClientRunner> {
+  const { Agent, request } = await import('undici');
+  const agent = new Agent({ connections });
+  return {
+    async once() {
+      const { statusCode, body } = await request(url, { dispatcher: agent });
+      expectHello(statusCode, (await body.text()).length);
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** Keeps `connections` requests of `runner` in flight for `seconds` against `server`, counting those completed. */
+export async function runClientLoad(
+  runner: ClientRunner,
+  server: ChildServer,
+  seconds: number,
+  connections: number,
+): Promise<ClientSample> {
+  let completed = 0;
+  let errors = 0;
+  const serverBefore = await askCpu(server.child);
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  const loop = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      try {
+        await runner.once();
+        completed++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+  const elapsed = performance.now() - start;
+  const cpu = process.cpuUsage(cpuBefore);
+  const serverAfter = await askCpu(server.child);
+  return {
+    requestsPerSecond: (completed * 1000) / elapsed,
+    clientMicrosPerRequest: completed === 0 ? 0 : (cpu.user + cpu.system) / completed,
+    serverBusy: (serverAfter - serverBefore) / (elapsed * 1000),
+    errors,
+  };
 }
 
 /**

@@ -8,11 +8,13 @@
  *   3. bench/websocket.ts  echo round trips, 64 KiB message throughput, memory per idle connection (ws vs rxjet)
  *   4. bench/client.ts     client requests/s: undici.request, rxjet get (streamed, as: 'text'), fetch, node:http
  *   5. bench/latency.ts    p50 and p99 at a fixed rate of half the bare server's maximum
+ *   6. bench/tracing.ts    diagnostics_channel tracing: hello world and client requests/s, untraced and traced
+ *   7. bench/http2.ts      hello world over h2c (h2load): node:http2, rxjet serve({ http2: true })
  * Each writes bench/results/<scenario>-latest.json. This script then gathers them into bench/results/latest.json
  * (every ratio with its target and whether it is met), draws bench/results/chart.svg, rewrites the table between the
  * `bench:summary` markers in README.md, and prints the summary.
  *
- * Run:    npm run bench                       (builds first; about 8 minutes)
+ * Run:    npm run bench                       (builds first; about 11 minutes)
  * Some:   BENCH_ONLY=server,client npm run bench
  * Redraw: BENCH_ONLY=none npm run bench       (summary, chart and README from the existing results files)
  * Env:    BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS and each script's own settings pass through.
@@ -24,7 +26,7 @@ import * as prettier from 'prettier';
 import { chart, met, type Bar } from './chart.js';
 import * as lib from './lib.js';
 
-const scenarios = ['server', 'streaming', 'websocket', 'client', 'latency'] as const;
+const scenarios = ['server', 'streaming', 'websocket', 'client', 'latency', 'tracing', 'http2'] as const;
 type Scenario = (typeof scenarios)[number];
 
 const results = new URL('./results/', import.meta.url);
@@ -167,6 +169,17 @@ function bars(data: Partial<Record<Scenario, Record<string, unknown>>>): Bar[] {
     num(find(latency, 'rxjet')?.p99Ratio),
     1.1,
     'atMost',
+  );
+
+  const tracing = data.tracing as { server?: { untracedVsNode?: unknown } } | undefined;
+  add('7. Tracing', 'hello world, rxjet untraced / node:http', num(tracing?.server?.untracedVsNode), 0.97, 'atLeast');
+
+  add(
+    '8. HTTP/2',
+    'hello world over h2c, rxjet / node:http2',
+    num(find(rows(data.http2?.results), 'rxjet')?.ratio),
+    0.9,
+    'atLeast',
   );
   return out;
 }

@@ -16,10 +16,7 @@
  * Env:   BENCH_ROUNDS (default 5), BENCH_SECONDS per run (default 3), BENCH_WARMUP seconds (default 2),
  *        BENCH_CONNECTIONS (default 50)
  */
-import { existsSync } from 'node:fs';
-import { get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import * as lib from './lib.js';
 
 const allContenders = [
@@ -33,17 +30,6 @@ const allContenders = [
 ] as const;
 
 type ContenderId = (typeof allContenders)[number]['id'];
-
-interface Sample {
-  requestsPerSecond: number;
-  /** Non-2xx responses plus connection, read, write and timeout errors. */
-  errors: number;
-}
-
-interface LoadGenerator {
-  name: string;
-  run(url: string, seconds: number, connections: number): Promise<Sample>;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Child: one server, reporting its port over IPC.
@@ -125,80 +111,13 @@ async function runChild(id: ContenderId): Promise<void> {
 // Parent: start the servers, drive the load, report.
 // ---------------------------------------------------------------------------------------------------------------
 
-/** One plain request, to make sure a server answers what it should before it is measured. */
-function check(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        if (res.statusCode === 200 && text === lib.HELLO) resolve();
-        else reject(new Error(`${url} answered ${res.statusCode ?? '?'} ${JSON.stringify(text)}`));
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.setTimeout(5_000, () => req.destroy(new Error(`${url} did not answer within 5 s`)));
-  });
-}
-
-function onPath(command: string): Promise<boolean> {
-  return lib.exec('sh', ['-c', `command -v ${command}`]).then(
-    () => true,
-    () => false,
-  );
-}
-
-const wrk: LoadGenerator = {
-  name: 'wrk',
-  async run(url, seconds, connections) {
-    const out = await lib.exec('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `${url}/`], (seconds + 30) * 1000);
-    const rate = /^Requests\/sec:\s+([\d.]+)/m.exec(out)?.[1];
-    if (rate === undefined) throw new Error(`could not read Requests/sec from wrk:\n${out}`);
-    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-    const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-    const socketErrors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0);
-    return { requestsPerSecond: Number(rate), errors: non2xx + socketErrors };
-  },
-};
-
-function autocannon(bin: string): LoadGenerator {
-  return {
-    name: 'autocannon',
-    async run(url, seconds, connections) {
-      const out = await lib.exec(
-        bin,
-        ['-j', '-c', String(connections), '-d', String(seconds), `${url}/`],
-        (seconds + 30) * 1000,
-      );
-      const result = JSON.parse(out) as {
-        requests: { average: number };
-        non2xx: number;
-        errors: number;
-        timeouts: number;
-      };
-      return { requestsPerSecond: result.requests.average, errors: result.non2xx + result.errors + result.timeouts };
-    },
-  };
-}
-
-async function pickLoadGenerator(): Promise<LoadGenerator | undefined> {
-  if (await onPath('wrk')) return wrk;
-  const bin = fileURLToPath(new URL('../node_modules/.bin/autocannon', import.meta.url));
-  if (existsSync(bin)) return autocannon(bin);
-  return undefined;
-}
-
 async function runParent(): Promise<void> {
   const bench = lib.settings();
   const { rounds, seconds, warmup, connections } = bench;
 
-  const generator = await pickLoadGenerator();
+  const generator = await lib.pickLoadGenerator();
   if (generator === undefined) {
-    console.error(
-      'No load generator found: install wrk (e.g. apt-get install wrk) or add autocannon to devDependencies.',
-    );
+    console.error(lib.NO_LOAD_GENERATOR);
     process.exitCode = 1;
     return;
   }
@@ -214,8 +133,8 @@ async function runParent(): Promise<void> {
   );
 
   const servers = await Promise.all(contenders.map((c) => lib.startChild(import.meta.url, `${c.id} server`, [c.id])));
-  const urls = servers.map((s) => `http://127.0.0.1:${s.port}`);
-  for (const url of urls) await check(url);
+  const urls = servers.map((s) => `http://127.0.0.1:${s.port}/`);
+  for (const url of urls) await lib.checkHello(url);
 
   if (warmup > 0) {
     for (const url of urls) await generator.run(url, warmup, connections);

@@ -14,6 +14,7 @@ export {
   json,
   form,
   pullable,
+  type Pullable,
   sse,
   lastEventId,
   type SseEvent,

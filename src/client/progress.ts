@@ -2,6 +2,7 @@ import type { Observer } from 'rxjs';
 
 /** How far a request's body has gone up, or its response's body come down. */
 export interface Progress {
+  /** `'upload'` for the request body, `'download'` for the response body. */
   direction: 'upload' | 'download';
   /** Bytes so far. */
   bytes: number;

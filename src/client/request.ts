@@ -10,7 +10,7 @@ import { readWhole } from './whole.js';
  * Sends a request when subscribed and emits the response once its headers arrive; non-2xx
  * statuses are responses, not errors. Cold: nothing is sent before subscribe, and each
  * subscription sends again. Unsubscribing before the response arrives aborts the request; after
- * that the body's own subscription owns the connection (see {@link ResponseBody}).
+ * that the body's own subscription owns the connection (see {@link ClientResponse}'s `body`).
  *
  * Errors: `TimeoutError` (with the phase), `NetworkError`, `AbortError`, and with `as`,
  * `ResponseTooLargeError` and `DecodeError`; each carries `method` and `url`.

@@ -4,7 +4,16 @@ import { AbortError, NetworkError, TimeoutError, type TimeoutPhase } from '../in
 import type { Call } from './call.js';
 
 /** A multipart field: text, or a file's bytes with its name and type. */
-export type MultipartField = string | { value: string | Uint8Array; filename?: string; contentType?: string };
+export type MultipartField =
+  | string
+  | {
+      /** The file's content. */
+      value: string | Uint8Array;
+      /** The file name sent with it; `'blob'` when absent. */
+      filename?: string;
+      /** Its media type, e.g. `'image/png'`. */
+      contentType?: string;
+    };
 
 /**
  * A multipart/form-data body. undici writes it with a boundary from crypto's random source

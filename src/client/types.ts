@@ -11,13 +11,23 @@ export interface Timeouts {
   /**
    * Establishing the connection (and TLS). Set on a request, it may only be shorter than the
    * client's, and it also covers waiting for a free connection of the pool.
+   * @default 10000 on a client; a request's is its client's
    */
   connect?: number;
-  /** From sending the request to receiving the response headers. */
+  /**
+   * From sending the request to receiving the response headers.
+   * @default 30000 on a client; a request's is its client's
+   */
   headers?: number;
-  /** Between two chunks of the response body. */
+  /**
+   * Between two chunks of the response body.
+   * @default 30000 on a client; a request's is its client's
+   */
   body?: number;
-  /** The whole exchange, body included; off unless set. */
+  /**
+   * The whole exchange, body included; 0 is off.
+   * @default 0 (off)
+   */
   total?: number;
 }
 
@@ -98,10 +108,14 @@ export type BodyAs = 'stream' | 'text' | 'json' | 'bytes';
 
 /** Options of a request. */
 export interface RequestOptions {
-  /** @default 'GET' */
+  /**
+   * The request method, in any case (`'get'` is sent as `GET`).
+   * @default 'GET'
+   */
   method?: string;
   /** Absolute, or relative to the client's `baseUrl`. */
   url: string | URL;
+  /** Request headers, over the client's `headers`; an array sends the header once per value. */
   headers?: Record<string, string | readonly string[]>;
   /** Merged into the URL's query; arrays repeat the key. */
   query?: Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
@@ -125,11 +139,15 @@ export interface RequestOptions {
   digestAuth?: readonly [user: string, password: string];
   /** A bearer token for the Authorization header. */
   bearer?: string;
-  /** A total timeout in milliseconds, or per phase (overriding the client's). */
+  /**
+   * A total timeout in milliseconds, or per phase (overriding the client's).
+   * @default the client's `timeout`, with no total
+   */
   timeout?: number | Timeouts;
   /**
    * `'stream'` (default): `body` is an Observable of chunks as they arrive. `'text'`, `'json'`,
    * `'bytes'`: the body is read whole and decoded.
+   * @default 'stream'
    */
   as?: BodyAs;
   /** Aborts the request (and its body) with an `AbortError`. */
@@ -139,7 +157,10 @@ export interface RequestOptions {
    * an Observer or a function, for progress bars. A whole body is then sent in 64 KiB slices.
    */
   progress?: ProgressTarget;
-  /** Overrides the client's `followRedirects` for this request. */
+  /**
+   * Overrides the client's `followRedirects` for this request.
+   * @default the client's `followRedirects` (`true`: at most 10 hops)
+   */
   followRedirects?: boolean | number;
   /**
    * Send an idempotent request again (GET, HEAD, OPTIONS, PUT, DELETE, TRACE; never POST or
@@ -155,11 +176,16 @@ export type ResponseBody = Observable<Uint8Array> & AsyncIterable<Uint8Array>;
 
 /** A response; `body` depends on `as`. */
 export interface ClientResponse<B = ResponseBody> {
+  /** The status code; non-2xx statuses are responses too, not errors. */
   status: number;
   /** The URL that answered, after any redirects. */
   url: string;
   /** Lower-case names; a repeated header gives an array. */
   headers: Record<string, string | string[] | undefined>;
+  /**
+   * Without `as`, the body as it streams in: subscribe to it (or pull it with `for await`) to
+   * read it, unsubscribe to abort it. With `as`, the body read whole and decoded.
+   */
   body: B;
 }
 

@@ -34,15 +34,25 @@ import type { WebSocketConnection } from '../websocket/types.js';
  * | `rxjet:client:request:error`      | `{ request, error }`                 | it failed                                      |
  */
 export const diagnosticsChannels = {
+  /** A request reached the server, before its handler runs: {@link ServerRequestMessage}. */
   serverRequestStart: 'rxjet:server:request:start',
+  /** A response head was written: {@link ServerResponseMessage}. */
   serverResponseHead: 'rxjet:server:response:head',
+  /** A whole response was handed to node: {@link ServerResponseMessage}. */
   serverRequestEnd: 'rxjet:server:request:end',
+  /** A handler or body failed, or the client left: {@link ServerRequestErrorMessage}. */
   serverRequestError: 'rxjet:server:request:error',
+  /** A WebSocket opened, on the server or the client: {@link WebSocketOpenMessage}. */
   websocketOpen: 'rxjet:websocket:open',
+  /** A WebSocket closed: {@link WebSocketCloseMessage}. */
   websocketClose: 'rxjet:websocket:close',
+  /** A client request was subscribed: {@link ClientRequestMessage}. */
   clientRequestStart: 'rxjet:client:request:start',
+  /** A client response (after redirects) has its headers: {@link ClientResponseMessage}. */
   clientRequestHeaders: 'rxjet:client:request:headers',
+  /** A client response body was received whole: {@link ClientRequestMessage}. */
   clientRequestEnd: 'rxjet:client:request:end',
+  /** A client request failed: {@link ClientRequestErrorMessage}. */
   clientRequestError: 'rxjet:client:request:error',
 } as const;
 
@@ -80,54 +90,72 @@ if (debug.enabled) {
 
 /** `rxjet:server:request:start` and `rxjet:server:request:end`: a request. */
 export interface ServerRequestMessage {
+  /** The request. */
   request: JetRequest;
 }
 
 /** `rxjet:server:response:head` and `rxjet:server:request:end`: a request and its status. */
 export interface ServerResponseMessage {
+  /** The request. */
   request: JetRequest;
+  /** The response status. */
   status: number;
 }
 
 /** `rxjet:server:request:error`: what went wrong (a `ClientAbortedError` when the client left). */
 export interface ServerRequestErrorMessage {
+  /** The request. */
   request: JetRequest;
+  /** The typed error, e.g. a `HandlerError` or `ClientAbortedError`. */
   error: Error;
 }
 
 /** `rxjet:websocket:open`: a connection and the request it was opened with. */
 export interface WebSocketOpenMessage {
+  /** The connection that opened. */
   connection: WebSocketConnection;
+  /** The upgrade request (on the client: its URL and headers). */
   request: JetRequest;
 }
 
 /** `rxjet:websocket:close`: a connection and its close code and reason. */
 export interface WebSocketCloseMessage {
+  /** The connection that closed. */
   connection: WebSocketConnection;
+  /** The close code. */
   code: number;
+  /** The close reason, `''` when none. */
   reason: string;
 }
 
 /** The request of a client message. */
 export interface ClientRequestInfo {
+  /** The request method, e.g. `'GET'`. */
   method: string;
+  /** The request URL. */
   url: string;
 }
 
 /** `rxjet:client:request:start` and `rxjet:client:request:end`. */
 export interface ClientRequestMessage {
+  /** The request. */
   request: ClientRequestInfo;
 }
 
 /** `rxjet:client:request:headers`: the response's status and headers (after redirects). */
 export interface ClientResponseMessage {
+  /** The request. */
   request: ClientRequestInfo;
+  /** The response status. */
   status: number;
+  /** The response headers, lower-case names. */
   headers: Record<string, string | string[] | undefined>;
 }
 
 /** `rxjet:client:request:error`: the typed error the request failed with. */
 export interface ClientRequestErrorMessage {
+  /** The request. */
   request: ClientRequestInfo;
+  /** The typed error, e.g. a `TimeoutError` or `NetworkError`. */
   error: Error;
 }

@@ -8,8 +8,15 @@ import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
  */
 export const kPull: unique symbol = Symbol.for('rxjet.pull');
 
-/** An Observable with a pull face beside it. */
-export type Pullable<T> = Observable<T> & AsyncIterable<T> & { readonly [kPull]: true };
+/**
+ * An Observable with a pull face beside it, as {@link pullable} makes: subscribed, it pushes as
+ * any Observable; as a response body, the server pulls it (`for await`) at the client's pace.
+ */
+export type Pullable<T> = Observable<T> &
+  AsyncIterable<T> & {
+    /** The brand the server looks for to pull rather than subscribe. */
+    readonly [kPull]: true;
+  };
 
 /** Builds an Observable that also answers `for await`, each face from its own function. */
 export function pullable<T>(

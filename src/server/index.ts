@@ -1,3 +1,10 @@
+/**
+ * The HTTP server: `serve` answers each request with a handler that returns a response, a
+ * Promise or an Observable of one; bodies stream from Observables, async iterables and streams;
+ * `sse` answers with Server-Sent Events; `text`, `json` and `form` read request bodies.
+ *
+ * @module rxjet/server
+ */
 export { serve, Server, type CloseOptions, type ServerStats } from './serve.js';
 export type { ServeOptions, TlsOptions } from './options.js';
 export type { ResponseOptions, OverflowPolicy, Logger } from './pipeline-config.js';
@@ -6,6 +13,7 @@ export { text } from './text.js';
 export { json } from './json.js';
 export { form, type FormFields } from './form.js';
 export { pullable } from './pullable.js';
+export type { Pullable } from '../internal/pull.js';
 export { sse, lastEventId, type SseEvent, type SseMessage, type SseOptions } from './sse.js';
 export type { BodyReadOptions } from './read-body.js';
 export type {

@@ -2,6 +2,7 @@ import type { ResponseTarget } from './response-target.js';
 
 /** A response as `inject` gives it, and as the upgrade path buffers a refusal. */
 export interface InjectedResponse {
+  /** The status code. */
   status: number;
   /** Lower-case names; a header sent more than once gives an array. */
   headers: Record<string, string | string[]>;

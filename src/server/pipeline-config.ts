@@ -28,6 +28,7 @@ export interface ResponseOptions {
    * Called once for each unexpected error (a handler failing, an invalid response, a body
    * failing mid-stream, a handler timeout); never for `HttpError`s. The default writes it to
    * stderr. Error details never reach the client.
+   * @default the `logger`'s `error`, else one line on stderr
    */
   onError?: (error: Error, req: JetRequest) => void;
   /**
@@ -41,7 +42,12 @@ export interface ResponseOptions {
 
 /** The part of a pino-style logger rxjet uses. */
 export interface Logger {
-  /** Logs at error level: a merging object first (rxjet gives `err` and `req`), then the message. */
+  /**
+   * Logs at error level: a merging object first (rxjet gives `err` and `req`), then the message.
+   *
+   * @param object - `{ err, req: { method, url, remoteAddress } }`
+   * @param message - one line saying which request failed
+   */
   error(object: Record<string, unknown>, message?: string): void;
 }
 

@@ -1,6 +1,10 @@
 import { InvalidOptionError, describe } from '../internal/errors.js';
 import { type Pullable, pullable as brand } from '../internal/pull.js';
 
+/**
+ * What {@link pullable} reads: an iterable or an async iterable.
+ * @inline
+ */
 type Source<T> = Iterable<T> | AsyncIterable<T>;
 
 /**

@@ -35,6 +35,16 @@ export interface ServerStats {
 
 /**
  * A running rxjet server, as {@link serve} resolves it.
+ *
+ * @example
+ * ```ts
+ * import { serve } from 'rxjet/server';
+ *
+ * const server = await serve({ handler: () => ({ body: 'hello' }) });
+ * console.log(server.url); // http://127.0.0.1:PORT
+ * console.log(await server.stats()); // { connections: 0, exchanges: 0, websockets: 0 }
+ * await server.close();
+ * ```
  */
 export class Server {
   /** @internal */

@@ -68,7 +68,7 @@ export interface JetRequest {
   readonly signal: AbortSignal;
   /**
    * The node request underneath: an `IncomingMessage`, or node:http2's `Http2ServerRequest`
-   * for a request over HTTP/2; `undefined` for {@link mockRequest}s.
+   * for a request over HTTP/2; `undefined` for requests made by `mockRequest` (rxjet/testing).
    */
   readonly raw: IncomingMessage | Http2ServerRequest | undefined;
 }
@@ -90,12 +90,16 @@ export type HandlerResult =
  * Answered to a request that is not an upgrade, it gives 426.
  */
 export interface WebSocketResponse {
+  /** Called with the open connection; what it returns (an Observable) is sent, as a `websocketHandler`'s is. */
   websocket: WebSocketHandler;
 }
 
 /**
- * A request handler.
+ * A request handler: Jet's Ring handler, answering a request map with a response map (or a
+ * Promise or Observable of one, or nothing for a 404).
  *
+ * @param req - the request
+ * @returns the response, `null`/`undefined` (404), a Promise of either, or an Observable whose first value is the response
  * @example
  * ```ts
  * const handler: Handler = (req) => ({ body: `hello ${req.path}` });

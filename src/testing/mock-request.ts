@@ -10,7 +10,10 @@ import type { BodyChunk, JetRequest } from '../server/types.js';
 
 /** What {@link mockRequest} builds a request from; everything has a default. */
 export interface MockRequestOptions {
-  /** @default 'GET' */
+  /**
+   * The method, in any case (it is upper-cased).
+   * @default 'GET'
+   */
   method?: string;
   /** The request target. @default '/' */
   url?: string;
@@ -21,11 +24,20 @@ export interface MockRequestOptions {
    * A whole body gets a `content-length` header unless one is given.
    */
   body?: string | Uint8Array | Observable<BodyChunk>;
-  /** @default '127.0.0.1' */
+  /**
+   * The peer's address, `req.remoteAddress`.
+   * @default '127.0.0.1'
+   */
   remoteAddress?: string;
-  /** @default 'http' */
+  /**
+   * `req.scheme`: `'https'` stands for a request over TLS.
+   * @default 'http'
+   */
   scheme?: 'http' | 'https';
-  /** @default 'HTTP/1.1' */
+  /**
+   * `req.protocol`, e.g. `'HTTP/2.0'`.
+   * @default 'HTTP/1.1'
+   */
   protocol?: string;
   /**
    * The default limit of the body helpers, as the server's `maxBodySize`.

@@ -1,3 +1,9 @@
+/**
+ * WebSockets as Observables: a connection is `in$`, `out$` and `ctrl$`, the same on both ends.
+ * `connect` and `websocket` are the client; the server side is `serve({ websocketHandler })`.
+ *
+ * @module rxjet/websocket
+ */
 export { connect, websocket, type WebSocketClientOptions } from './client.js';
 export { backoff, type BackoffOptions } from '../internal/backoff.js';
 export type { WebSocketServerOptions } from './options.js';

@@ -87,7 +87,12 @@ export class Upgrades {
     for (const conn of this.connections) conn.ws.terminate();
   }
 
-  private accept(upgrade: IncomingRequest<IncomingMessage>, socket: Duplex, head: Buffer, handler: WebSocketHandler): void {
+  private accept(
+    upgrade: IncomingRequest<IncomingMessage>,
+    socket: Duplex,
+    head: Buffer,
+    handler: WebSocketHandler,
+  ): void {
     if (socket.destroyed) return;
     this.server ??= this.createServer();
     this.server.handleUpgrade(upgrade.raw, socket, head, (ws) => this.open(ws, new UpgradeRequest(upgrade), handler));

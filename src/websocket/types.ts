@@ -7,10 +7,30 @@ export type Message = string | Uint8Array;
 
 /** What happens on a connection besides messages. */
 export type CtrlEvent =
-  | { type: 'open' }
-  | { type: 'close'; code: number; reason: string }
-  | { type: 'error'; error: Error }
-  | { type: 'ping' | 'pong'; data: Uint8Array };
+  | {
+      /** The socket is open (the first event). */
+      type: 'open';
+    }
+  | {
+      /** The socket closed (the last event, exactly once). */
+      type: 'close';
+      /** The close code, e.g. 1000 (normal), 1001 (going away) or 1006 (no close frame). */
+      code: number;
+      /** The close reason the peer gave, `''` when none. */
+      reason: string;
+    }
+  | {
+      /** Something went wrong; the socket may stay open (a message sent too late, say). */
+      type: 'error';
+      /** A typed `RxjetError`, such as `WebSocketClosedError` or `WebSocketProtocolError`. */
+      error: Error;
+    }
+  | {
+      /** A ping or pong frame arrived. */
+      type: 'ping' | 'pong';
+      /** Its payload. */
+      data: Uint8Array;
+    };
 
 /**
  * A WebSocket connection, the same on the server and the client: Jet's in/out/ctrl channels as
@@ -36,6 +56,9 @@ export interface WebSocketConnection {
   /**
    * Sends the messages of an async iterable one at a time, each once the previous one is
    * written: a stream at the socket's pace. Cold; completes when all are sent.
+   *
+   * @param source - the messages, e.g. an async generator or a `Readable`
+   * @returns a cold Observable that sends on subscribe and completes once the last message is written
    */
   send(source: AsyncIterable<Message>): Observable<never>;
   /** The underlying `ws` WebSocket, for advanced use. */
@@ -46,6 +69,18 @@ export interface WebSocketConnection {
  * A WebSocket handler: runs once the connection is open. If it returns an Observable, its
  * messages are sent on `out$` (its completion closes the socket) until the socket closes; a
  * Promise it returns that rejects closes the socket with 1011. Anything else it returns is ignored.
+ *
+ * @param conn - the open connection
+ * @returns nothing, or an Observable of messages to send, or a Promise
+ * @example
+ * ```ts
+ * import { serve } from 'rxjet/server';
+ * import type { WebSocketHandler } from 'rxjet/websocket';
+ * import { map } from 'rxjs';
+ *
+ * const echo: WebSocketHandler = (conn) => conn.in$.pipe(map((message) => `echo: ${String(message)}`));
+ * await serve({ port: 8080, websocketHandler: echo });
+ * ```
  */
 export type WebSocketHandler = (conn: WebSocketConnection) => unknown;
 
