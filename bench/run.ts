@@ -9,7 +9,7 @@
  *   4. bench/client.ts     client requests/s: undici.request, rxjet get (streamed, as: 'text'), fetch, node:http
  *   5. bench/latency.ts    p50 and p99 at a fixed rate of half the bare server's maximum
  *   6. bench/tracing.ts    diagnostics_channel tracing: hello world and client requests/s, untraced and traced
- *   7. bench/http2.ts      hello world over h2c (h2load): node:http2, rxjet serve({ http2: true })
+ *   7. bench/http2.ts      hello world over h2c (h2load or bench/h2-load.ts): node:http2, rxjet serve({ http2: true })
  * Each writes bench/results/<scenario>-latest.json. This script then gathers them into bench/results/latest.json
  * (every ratio with its target and whether it is met), draws bench/results/chart.svg, rewrites the table between the
  * `bench:summary` markers in README.md, and prints the summary.
@@ -184,16 +184,43 @@ function bars(data: Partial<Record<Scenario, Record<string, unknown>>>): Bar[] {
   return out;
 }
 
+/** The scenario behind each group of bars. */
+const groupScenario: Record<string, Scenario> = {
+  '1. Hello world': 'server',
+  '2. Streaming 1 GiB': 'streaming',
+  '3. Slow reader': 'streaming',
+  '4. WebSocket': 'websocket',
+  '5. HTTP client': 'client',
+  '6. Latency at half the bare maximum': 'latency',
+  '7. Tracing': 'tracing',
+  '8. HTTP/2': 'http2',
+};
+
+/** Scenarios whose load comes from one fixed peer; the others record the generator they picked. */
+const fixedGenerators: Partial<Record<Scenario, string>> = {
+  streaming: 'curl',
+  websocket: 'ws clients',
+  client: 'the measured clients',
+  latency: 'bench/latency.ts',
+};
+
+/** Which load generator produced a scenario's figures (wrk or autocannon, h2load or bench/h2-load.ts, …). */
+function generatorOf(data: Partial<Record<Scenario, Record<string, unknown>>>, scenario: Scenario): string {
+  const recorded =
+    data[scenario]?.loadGenerator ?? (data[scenario]?.server as { loadGenerator?: unknown } | undefined)?.loadGenerator;
+  return typeof recorded === 'string' ? recorded : (fixedGenerators[scenario] ?? 'unknown');
+}
+
 /** The README's summary: a table of every target, between markers this script owns. */
-function readmeTable(all: Bar[], meta: ReturnType<typeof lib.machine>): string {
+function readmeTable(all: Bar[], meta: ReturnType<typeof lib.machine>, generators: (bar: Bar) => string): string {
   const lines = [
     `Measured ${meta.date.slice(0, 10)} on Node ${meta.node.replace(/^v/, '')}, ${meta.platform}, ${meta.cpus} CPUs (${meta.cpuModel}); \`npm run bench\` redraws this table and the chart.`,
     '',
-    '| scenario | measure | ratio | target | met |',
-    '| --- | --- | ---: | ---: | :---: |',
+    '| scenario | measure | ratio | target | met | load from |',
+    '| --- | --- | ---: | ---: | :---: | --- |',
     ...all.map(
       (bar) =>
-        `| ${bar.group.replace(/^\d+\. /, '')} | ${bar.label} | ${bar.value.toFixed(2)}x | ${bar.direction === 'atLeast' ? '≥' : '≤'} ${bar.target}x | ${met(bar) ? 'yes' : 'no'} |`,
+        `| ${bar.group.replace(/^\d+\. /, '')} | ${bar.label} | ${bar.value.toFixed(2)}x | ${bar.direction === 'atLeast' ? '≥' : '≤'} ${bar.target}x | ${met(bar) ? 'yes' : 'no'} | ${generators(bar)} |`,
     ),
     '',
     '![rxjet against the bare platform](bench/results/chart.svg)',
@@ -234,18 +261,28 @@ async function runParent(): Promise<void> {
     if (loaded !== undefined) data[scenario] = loaded;
   }
   const all = bars(data);
-  const meta = lib.machine();
+  // The figures date from when their scenarios ran (a redraw with BENCH_ONLY=none runs none).
+  const dates = Object.values(data)
+    .map((scenario) => scenario.date)
+    .filter((date): date is string => typeof date === 'string')
+    .sort();
+  const meta = { ...lib.machine(), date: dates[0] ?? new Date().toISOString() };
   const minutes = (Date.now() - started) / 60_000;
 
   console.log(`\n=== summary (${minutes.toFixed(1)} min) ===`);
   lib.printMachine(meta);
+  const generators = (bar: Bar): string => {
+    const scenario = groupScenario[bar.group];
+    return scenario === undefined ? 'unknown' : generatorOf(data, scenario);
+  };
   lib.printTable([
-    ['measure', 'ratio', 'target', 'met'],
+    ['measure', 'ratio', 'target', 'met', 'load from'],
     ...all.map((bar) => [
       `${bar.group}: ${bar.label}`,
       `${bar.value.toFixed(2)}x`,
       `${bar.direction === 'atLeast' ? '>=' : '<='} ${bar.target}x`,
       met(bar) ? 'yes' : 'NO',
+      generators(bar),
     ]),
   ]);
 
@@ -254,12 +291,13 @@ async function runParent(): Promise<void> {
   const summary = {
     ...meta,
     minutes: Number(minutes.toFixed(1)),
-    targets: all.map((bar) => ({ ...bar, met: met(bar) })),
+    targets: all.map((bar) => ({ ...bar, met: met(bar), loadGenerator: generators(bar) })),
     scenarios: data,
   };
   await writeFile(new URL('latest.json', results), `${JSON.stringify(summary, null, 2)}\n`);
   console.log('\nWritten to bench/results/latest.json and bench/results/chart.svg');
-  if (await updateReadme(readmeTable(all, meta))) console.log('README.md: the Performance table is redrawn.');
+  if (await updateReadme(readmeTable(all, meta, generators)))
+    console.log('README.md: the Performance table is redrawn.');
 }
 
 await lib.main(() => Promise.resolve(), runParent);

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { promisify } from 'node:util';
 import { finalize, firstValueFrom, interval, map, Observable, Subject, take } from 'rxjs';
 import { WebSocket } from 'ws';
+import { h2Load } from '../../bench/h2-load.js';
 import { createClient, get, post } from '../../src/client/index.js';
 import { InvalidOptionError } from '../../src/internal/errors.js';
 import { serve, text } from '../../src/server/index.js';
@@ -109,12 +110,19 @@ describe('serve({ http2: true })', function () {
       await once(ws, 'close');
     });
 
-    it('serves 2000 requests from h2load over 4 connections with 20 streams each, all 200', async () => {
+    it('serves 2000 requests over 4 connections with 20 streams each, all 200', async () => {
       const server = await start(() => ({ body: 'ok' }), { http2: true, tls: { key, cert } });
-      const { stdout } = await run('h2load', ['-n', '2000', '-c', '4', '-m', '20', `${server.url}/`]);
-      expect(stdout).to.match(/Application protocol: h2/);
-      expect(stdout).to.match(/requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored/);
-      expect(stdout).to.match(/status codes: 2000 2xx/);
+      const result = await h2Load(`${server.url}/`, { requests: 2000, connections: 4, streams: 20, ca: cert });
+      expect(result).to.deep.include({
+        protocol: 'h2',
+        total: 2000,
+        started: 2000,
+        done: 2000,
+        succeeded: 2000,
+        failed: 0,
+        errored: 0,
+        statuses: { '2xx': 2000, '3xx': 0, '4xx': 0, '5xx': 0 },
+      });
     });
   });
 
@@ -140,11 +148,19 @@ describe('serve({ http2: true })', function () {
       expect(viaNode.body).to.equal(`HTTP/1.1 http /d host=${host} pseudo=false`);
     });
 
-    it('serves 2000 requests from h2load with prior knowledge, all 200', async () => {
+    it('serves 2000 requests with prior knowledge over 4 connections with 20 streams each, all 200', async () => {
       const server = await start(() => ({ body: 'ok' }), { http2: true });
-      const { stdout } = await run('h2load', ['-n', '2000', '-c', '4', '-m', '20', `${server.url}/`]);
-      expect(stdout).to.match(/Application protocol: h2c/);
-      expect(stdout).to.match(/requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored/);
+      const result = await h2Load(`${server.url}/`, { requests: 2000, connections: 4, streams: 20 });
+      expect(result).to.deep.include({
+        protocol: 'h2c',
+        total: 2000,
+        started: 2000,
+        done: 2000,
+        succeeded: 2000,
+        failed: 0,
+        errored: 0,
+        statuses: { '2xx': 2000, '3xx': 0, '4xx': 0, '5xx': 0 },
+      });
     });
 
     it('keeps WebSockets working over an HTTP/1.1 upgrade', async () => {
