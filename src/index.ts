@@ -29,6 +29,7 @@ export {
   type Logger,
   type HttpErrorOptions,
   type FormFields,
+  type FormOptions,
   type BodyReadOptions,
   type BodyChunk,
   type Handler,

@@ -50,6 +50,8 @@ export class Exchange {
   private over = false;
   /** The status sent, once the head is written (for tracing). */
   private status = 0;
+  /** A streaming response's head, until its body's first byte, end or failure. */
+  private pending: Head | undefined;
 
   /**
    * @param upgrade - on an upgrade request, accepts the WebSocket when the handler answers
@@ -87,15 +89,24 @@ export class Exchange {
     return `${this.req.method} ${this.req.url}`;
   }
 
+  /**
+   * Adopts what the handler returned. Its user code (a Promise-like's `then`, an Observable's
+   * `subscribe`, a response's getters, a body's iterator) runs here, outside the handler call
+   * and often in a callback, where a throw would end the process: it fails the exchange instead.
+   */
   private accept(result: unknown): void {
-    if (result == null) {
-      this.sendError(404);
-    } else if (isObservable(result)) {
-      this.subscribeTo(result);
-    } else if (typeof (result as PromiseLike<unknown>).then === 'function') {
-      this.awaitResult(result as PromiseLike<unknown>);
-    } else {
-      this.respond(result);
+    try {
+      if (result == null) {
+        this.sendError(404);
+      } else if (isObservable(result)) {
+        this.subscribeTo(result);
+      } else if (typeof (result as PromiseLike<unknown>).then === 'function') {
+        this.awaitResult(result as PromiseLike<unknown>);
+      } else {
+        this.respond(result);
+      }
+    } catch (error) {
+      this.fail(error);
     }
   }
 
@@ -120,9 +131,13 @@ export class Exchange {
     return true;
   }
 
-  /** @internal */
+  /** @internal The handler's Observable emitted its answer (inside RxJS's `next`, where a throw is never caught). */
   answer(response: unknown): void {
-    this.respond(response);
+    try {
+      this.respond(response);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   /** @internal */
@@ -201,9 +216,30 @@ export class Exchange {
       if (this.writeHead(head)) this.end();
       return;
     }
-    if (!this.writeHead(head)) return;
+    // A streaming body's head waits for its first byte (or its end): a body that fails before
+    // then is answered as a failing handler is, rather than with a head and a cut connection.
+    this.pending = head;
     if (plan.kind === 'push') this.push(plan.body, declaredLength);
     else void this.pull(plan.body, declaredLength);
+  }
+
+  /** Writes the head that waits for the body's first byte, if any; false if node refused it. */
+  private openHead(): boolean {
+    const head = this.pending;
+    if (head === undefined) return true;
+    this.pending = undefined;
+    return this.writeHead(head);
+  }
+
+  /** The body failed: answered as a failing handler while nothing is on the wire, else the connection is cut. */
+  private bodyFailed(error: unknown): void {
+    if (this.over) return;
+    if (this.pending !== undefined) {
+      this.pending = undefined;
+      this.fail(error instanceof ResponseStreamError ? error.cause : error);
+    } else {
+      this.breakStream(error instanceof RxjetError ? error : new ResponseStreamError(this.where(), error));
+    }
   }
 
   private push(body: Observable<BodyChunk>, declared: number): void {
@@ -216,41 +252,48 @@ export class Exchange {
         if (this.over) return;
         const size = byteSize(chunk);
         if (size <= 0) {
-          if (size < 0) this.breakStream(new InvalidChunkError(this.where(), chunk));
+          if (size < 0) this.bodyFailed(new InvalidChunkError(this.where(), chunk));
           return;
         }
         const buffered = res.writableLength;
         if (buffered > 0 && buffered + size > highWaterMark) {
-          if (overflow === 'error') this.breakStream(new BodyOverflowError(this.where(), highWaterMark));
+          if (overflow === 'error') this.bodyFailed(new BodyOverflowError(this.where(), highWaterMark));
           return;
         }
         if (declared >= 0 && written + size > declared) {
-          this.breakStream(new ContentLengthMismatchError(this.where(), declared, 'has more than'));
+          this.bodyFailed(new ContentLengthMismatchError(this.where(), declared, 'has more than'));
           return;
         }
+        if (!this.openHead()) return;
         written += size;
         res.write(chunk);
       },
-      error: (error: unknown) => this.breakStream(new ResponseStreamError(this.where(), error)),
+      error: (error: unknown) => this.bodyFailed(new ResponseStreamError(this.where(), error)),
       complete: () => this.finish(declared, written),
     });
     this.live = subscriber;
     body.subscribe(subscriber);
-    if (!this.over && written === 0) res.flushHeaders();
+    // Nothing came during subscribe: send the head now, so that the client sees it while it waits.
+    if (!this.over && this.pending !== undefined && this.openHead()) res.flushHeaders();
   }
 
   private async pull(body: AsyncIterable<BodyChunk> | Readable, declared: number): Promise<void> {
     if (!this.watch()) return;
-    const iterator =
-      body instanceof Readable
-        ? iterateReadable(body, {
-            destroyOnReturn: true,
-            failure: (cause) => new ResponseStreamError(this.where(), cause ?? new Error('the stream closed early')),
-          })
-        : body[Symbol.asyncIterator]();
+    let iterator: AsyncIterator<unknown>;
+    try {
+      iterator =
+        body instanceof Readable
+          ? iterateReadable(body, {
+              destroyOnReturn: true,
+              failure: (cause) => new ResponseStreamError(this.where(), cause ?? new Error('the stream closed early')),
+            })
+          : body[Symbol.asyncIterator]();
+    } catch (error) {
+      this.bodyFailed(error);
+      return;
+    }
     this.live = { unsubscribe: () => closeIterator(iterator) };
     const { res } = this;
-    res.flushHeaders();
     let written = 0;
     try {
       for (;;) {
@@ -261,15 +304,16 @@ export class Exchange {
         const size = byteSize(chunk);
         if (size <= 0) {
           if (size < 0) {
-            this.breakStream(new InvalidChunkError(this.where(), chunk));
+            this.bodyFailed(new InvalidChunkError(this.where(), chunk));
             return;
           }
           continue;
         }
         if (declared >= 0 && written + size > declared) {
-          this.breakStream(new ContentLengthMismatchError(this.where(), declared, 'has more than'));
+          this.bodyFailed(new ContentLengthMismatchError(this.where(), declared, 'has more than'));
           return;
         }
+        if (!this.openHead()) return;
         written += size;
         if (!res.write(chunk as BodyChunk)) {
           await this.drained();
@@ -280,16 +324,17 @@ export class Exchange {
       this.finish(declared, written);
     } catch (error) {
       this.live = undefined;
-      this.breakStream(error instanceof ResponseStreamError ? error : new ResponseStreamError(this.where(), error));
+      this.bodyFailed(error);
     }
   }
 
   private finish(declared: number, written: number): void {
     if (this.over) return;
     if (declared >= 0 && written !== declared) {
-      this.breakStream(new ContentLengthMismatchError(this.where(), declared, `has ${written}`));
+      this.bodyFailed(new ContentLengthMismatchError(this.where(), declared, `has ${written}`));
       return;
     }
+    if (!this.openHead()) return;
     this.over = true;
     this.end();
   }
@@ -339,6 +384,12 @@ export class Exchange {
   /** Answers a failure before the head, or breaks the connection after it. */
   private fail(error: unknown): void {
     if (this.over) return;
+    // A handler failing because its client left (its request body cut off, say) is the client
+    // leaving, on HTTP/1.1 and HTTP/2 alike, whichever of the two node reports first.
+    if (error instanceof ClientAbortedError || this.res.destroyed) {
+      this.abandon();
+      return;
+    }
     if (this.res.headersSent) {
       this.breakStream(new ResponseStreamError(this.where(), error));
       return;
@@ -464,11 +515,7 @@ export class Exchange {
 
   private report(error: Error): void {
     this.traceError(error);
-    try {
-      this.config.report(error, this.req);
-    } catch (hookError) {
-      console.error('rxjet: onError threw', hookError, 'while reporting', error);
-    }
+    this.config.report(error, this.req);
   }
 }
 

@@ -121,21 +121,30 @@ function limitUpload(stream: import('node:http2').ServerHttp2Stream, timeout: nu
 }
 
 /**
- * Waits for a cleartext connection's first bytes and hands it on, the bytes put back. A client
- * that sends nothing is closed after `timeout`, as node:http closes one that sends no headers.
+ * Waits for a cleartext connection's first bytes and hands it on, the bytes put back. It decides
+ * only on the whole 24-byte preface or on the first byte that differs from it, whatever the TCP
+ * segments (an HTTP/1.1 `PUT` sent as `P` then the rest is still HTTP/1.1). A client that sends
+ * nothing decisive is closed after `timeout`, as node:http closes one that sends no headers.
  */
-function sniff(socket: Socket, timeout: number, dispatch: (socket: Socket, isHttp2: boolean) => void): void {
+/** @internal exported for its spec */
+export function sniff(socket: Socket, timeout: number, dispatch: (socket: Socket, isHttp2: boolean) => void): void {
   socket.setTimeout(timeout, () => socket.destroy());
-  socket.once('data', (chunk: Buffer) => {
+  let seen: Buffer | undefined;
+  const onData = (chunk: Buffer): void => {
+    seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
+    const length = Math.min(seen.length, preface.length);
+    const isHttp2 = seen.compare(preface, 0, length, 0, length) === 0;
+    if (isHttp2 && length < preface.length) return; // so far a prefix of the preface: wait for more
+    socket.off('data', onData);
     socket.setTimeout(0);
     socket.pause();
-    socket.unshift(chunk);
-    const length = Math.min(chunk.length, preface.length);
-    dispatch(socket, chunk.compare(preface, 0, length, 0, length) === 0);
+    socket.unshift(seen);
+    dispatch(socket, isHttp2);
     // node:http2 takes the bytes put back on the next tick, node:http through its 'data'
     // listener once the socket flows; either way reading starts again after that.
     process.nextTick(resume, socket);
-  });
+  };
+  socket.on('data', onData);
 }
 
 function resume(socket: Socket): void {

@@ -11,7 +11,7 @@ export type { ResponseOptions, OverflowPolicy, Logger } from './pipeline-config.
 export { HttpError, type HttpErrorOptions } from '../internal/errors.js';
 export { text } from './text.js';
 export { json } from './json.js';
-export { form, type FormFields } from './form.js';
+export { form, type FormFields, type FormOptions } from './form.js';
 export { pullable } from './pullable.js';
 export type { Pullable } from '../internal/pull.js';
 export { sse, lastEventId, type SseEvent, type SseMessage, type SseOptions } from './sse.js';

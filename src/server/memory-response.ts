@@ -1,6 +1,7 @@
+import { HeaderRecord } from '../internal/headers.js';
 import type { ResponseTarget } from './response-target.js';
 
-/** A response as `inject` gives it, and as the upgrade path buffers a refusal. */
+/** A response as `inject` gives it. */
 export interface InjectedResponse {
   /** The status code. */
   status: number;
@@ -27,7 +28,8 @@ export class MemoryResponse implements ResponseTarget {
   destroyed = false;
   shouldKeepAlive = true;
   private status = 0;
-  private readonly headers: Record<string, string | string[]> = {};
+  /** No prototype behind it: a header named `constructor` or `__proto__` is just a header. */
+  private readonly headers = new HeaderRecord() as Record<string, string | string[]>;
   private readonly chunks: Uint8Array[] = [];
   private readonly listeners = { close: new Set<Listener>(), drain: new Set<Listener>() };
 

@@ -198,11 +198,21 @@ function loggerOption(options: Record<string, unknown>): Logger | undefined {
   return logger as Logger;
 }
 
-/** `onError`, else the `logger`, else stderr. */
+/**
+ * `onError`, else the `logger`, else stderr; guarded, because it is called from socket events
+ * (a WebSocket failing, a response breaking) where a throw would end the process.
+ */
 function reportOption(options: Record<string, unknown>): PipelineConfig['report'] {
   const onError = functionOption<PipelineConfig['report']>(options, 'onError');
   const logger = loggerOption(options);
-  return onError ?? (logger === undefined ? logError : logTo(logger));
+  const report = onError ?? (logger === undefined ? logError : logTo(logger));
+  return (error, req) => {
+    try {
+      report(error, req);
+    } catch (hookError) {
+      console.error('rxjet: onError threw', hookError, 'while reporting', error);
+    }
+  };
 }
 
 /** Resolves the pipeline part of the options; throws {@link InvalidOptionError} on a bad one. */

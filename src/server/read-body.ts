@@ -3,6 +3,7 @@ import { Observable } from 'rxjs';
 import { HttpError } from '../internal/errors.js';
 import { checkKnownOptions, limitOption } from '../internal/validate.js';
 import { contextOf } from './request-context.js';
+import { bodyTooLarge } from './request-body.js';
 import type { JetRequest } from './types.js';
 
 /** Options of the body helpers `text`, `json` and `form`. */
@@ -57,7 +58,7 @@ export function readBody(
       subscriber.error(new HttpError(415, `Unsupported content encoding: ${encoding}.`));
       return;
     }
-    const tooLarge = (): HttpError => new HttpError(413, `The request body is larger than ${limit} bytes.`);
+    const tooLarge = (): HttpError => bodyTooLarge(limit);
     const declared = headers['content-length'];
     if (declared !== undefined && Number(declared) > limit) {
       subscriber.error(tooLarge());

@@ -7,6 +7,8 @@ import { Exchange } from './exchange.js';
 import { Http2Front, listeningOn, type Listening } from './http2.js';
 import { resolveServeOptions, type ServeOptions, type ServerConfig } from './options.js';
 import { IncomingRequest } from './request.js';
+import { UpgradeAwareMessage } from './upgrade-message.js';
+import { ambiguous } from './framing.js';
 import { Upgrades } from '../websocket/server-upgrade.js';
 import type { ResponseTarget } from './response-target.js';
 import type { Http2ServerRequest } from 'node:http2';
@@ -198,15 +200,20 @@ export function serve(options: ServeOptions): Promise<Server> {
     keepAliveTimeout: config.keepAliveTimeout,
     maxHeaderSize: config.maxHeaderSize,
     noDelay: true,
+    IncomingMessage: UpgradeAwareMessage,
   };
   const listener = (raw: IncomingMessage | Http2ServerRequest, res: ServerResponse | ResponseTarget): void => {
+    // A request pipelined behind a malformed one is never routed: that connection's framing
+    // cannot be trusted. It is left unanswered; the refusal's `connection: close` ends it.
+    if ((raw.socket as Refusing | null)?.[kMalformed] === true) return;
     const req = new IncomingRequest(raw, scheme, config);
     const exchange = new Exchange(req, res, pipeline);
     if (pipeline.closing) exchange.refuse(503);
     // Node 24 answers 431 past maxHeadersCount; node 20 drops the rest. Answer 431 on both.
-    else if (raw.rawHeaders.length > maxHeaderFields) exchange.refuse(431);
-    else if (ambiguous(raw.rawHeaders)) exchange.refuse(400);
-    else exchange.run(handler);
+    else if (raw.rawHeaders.length > maxHeaderFields) malformed(raw, exchange, 431);
+    else if (ambiguous(raw.httpVersionMajor === 1 && raw.httpVersionMinor === 0, raw.rawHeaders)) {
+      malformed(raw, exchange, 400);
+    } else exchange.run(handler);
   };
   const node: NodeServer =
     config.tls === undefined || config.http2
@@ -214,7 +221,7 @@ export function serve(options: ServeOptions): Promise<Server> {
       : createSecureServer({ ...config.tls, ...settings }, listener);
   const listening = config.http2 ? new Http2Front(node, config, listener) : listeningOn(node);
   const { front } = listening;
-  const upgrades = new Upgrades(config.websocket, pipeline, config, config.handler, config.websocketHandler, scheme);
+  const upgrades = new Upgrades(config);
   node.on('upgrade', upgrades.onUpgrade);
   node.maxHeadersCount = config.maxHeadersCount;
   node.timeout = config.idleTimeout;
@@ -228,24 +235,12 @@ export function serve(options: ServeOptions): Promise<Server> {
   });
 }
 
-/**
- * Framing node's parser lets through to the request listener, which RFC 9112 says to refuse:
- * more than one Host field (3.2), or a Transfer-Encoding whose last coding is not chunked (6.3:
- * the body's length cannot be known, the shape request smuggling uses). Checks the raw list,
- * so a request costs no headers object.
- */
-function ambiguous(rawHeaders: readonly string[]): boolean {
-  let hosts = 0;
-  let encoding: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') {
-      if (++hosts > 1) return true;
-    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
-      encoding = rawHeaders[i + 1];
-    }
-  }
-  if (encoding === undefined) return false;
-  const codings = encoding.split(',');
-  return codings[codings.length - 1]!.trim().toLowerCase() !== 'chunked';
+/** Marks an HTTP/1.1 connection whose framing failed: nothing more is read from it as a request. */
+const kMalformed = Symbol('rxjet.malformed');
+type Refusing = { [kMalformed]?: boolean };
+
+/** Refuses a malformed request and, over HTTP/1.x, every request behind it on its connection. */
+function malformed(raw: IncomingMessage | Http2ServerRequest, exchange: Exchange, status: 400 | 431): void {
+  if (raw.httpVersionMajor === 1) (raw.socket as Refusing)[kMalformed] = true;
+  exchange.refuse(status);
 }

@@ -1,11 +1,32 @@
 import { Observable } from 'rxjs';
 import { InvalidOptionError, ResponseStreamError } from '../internal/errors.js';
 import { Exchange } from '../server/exchange.js';
-import { resolvePipeline } from '../server/options.js';
+import { resolvePipeline, type ServerConfig } from '../server/options.js';
+import { limitedBody } from '../server/request-body.js';
+import { contextOf, kContext, type RequestContext } from '../server/request-context.js';
 import type { PipelineConfig, ResponseOptions } from '../server/pipeline-config.js';
 import { kConfig, Server } from '../server/serve.js';
 import type { Handler, JetRequest } from '../server/types.js';
 import { type InjectedResponse, MemoryResponse } from '../server/memory-response.js';
+
+/**
+ * The request as the server would hold it: its body limited by the server's
+ * `maxRequestBodySize`, and the body helpers defaulting to the server's `maxBodySize`, whatever
+ * the mock said. Derived, not copied: body, signal and the rest are the original's.
+ */
+function withLimitsOf(config: ServerConfig, req: JetRequest): JetRequest {
+  const context = contextOf(req);
+  const declared = Number(req.headers['content-length'] ?? -1);
+  return Object.create(req, {
+    body: { value: limitedBody(req.body, config.maxRequestBodySize, declared), enumerable: true },
+    [kContext]: {
+      value: {
+        maxBodySize: config.maxBodySize,
+        abort: (reason: Error) => context?.abort(reason),
+      } satisfies RequestContext,
+    },
+  }) as JetRequest;
+}
 
 /**
  * Runs a request through a handler, or a server's handler and settings, with no network: the
@@ -37,8 +58,10 @@ export function inject(
   let base: PipelineConfig;
   if (target instanceof Server) {
     if (options !== undefined) throw new InvalidOptionError('options', 'nothing when injecting into a server');
-    handler = target[kConfig].handler;
-    base = target[kConfig].pipeline;
+    const config = target[kConfig];
+    handler = config.handler;
+    base = config.pipeline;
+    if (req !== null && typeof req === 'object') req = withLimitsOf(config, req);
   } else if (typeof target === 'function') {
     handler = target;
     base = resolvePipeline(options ?? {});

@@ -1,9 +1,8 @@
 import { from, isObservable, map, Observable } from 'rxjs';
 import { InvalidOptionError, describe } from '../internal/errors.js';
-import { iterateObservable } from '../internal/observable-iterator.js';
-import { HeaderRecord } from '../internal/headers.js';
+import { joinRawHeaders } from '../internal/headers.js';
 import { checkKnownOptions, limitOption } from '../internal/validate.js';
-import { onceBody } from '../internal/once-body.js';
+import { limitedBody } from '../server/request-body.js';
 import { kContext, LazySignal } from '../server/request-context.js';
 import { splitTarget } from '../server/request.js';
 import type { BodyChunk, JetRequest } from '../server/types.js';
@@ -17,7 +16,10 @@ export interface MockRequestOptions {
   method?: string;
   /** The request target. @default '/' */
   url?: string;
-  /** Names are lower-cased and arrays joined with `', '`, as on a real request. */
+  /**
+   * Names are lower-cased, and an array (or two names differing in case) stands for a field
+   * sent more than once: joined with `', '` (`cookie` with `'; '`), as on a real request.
+   */
   headers?: Record<string, string | readonly string[]>;
   /**
    * The body: whole, or an Observable of chunks (a marble Observable works, in virtual time).
@@ -44,9 +46,26 @@ export interface MockRequestOptions {
    * @default 1048576
    */
   maxBodySize?: number;
+  /**
+   * The most bytes `req.body` gives, as the server's `maxRequestBodySize`: reading past it (or a
+   * `content-length` over it) fails with a 413 `HttpError`. `inject` into a server uses the
+   * server's own `maxBodySize` and `maxRequestBodySize` instead of these.
+   * @default Infinity
+   */
+  maxRequestBodySize?: number;
 }
 
-const optionNames = ['method', 'url', 'headers', 'body', 'remoteAddress', 'scheme', 'protocol', 'maxBodySize'];
+const optionNames = [
+  'method',
+  'url',
+  'headers',
+  'body',
+  'remoteAddress',
+  'scheme',
+  'protocol',
+  'maxBodySize',
+  'maxRequestBodySize',
+];
 
 /**
  * Builds a request with no socket, for testing handlers with {@link inject} or by calling them.
@@ -67,12 +86,12 @@ export function mockRequest(options: MockRequestOptions = {}): JetRequest {
   const url = options.url ?? '/';
   if (typeof url !== 'string' || url === '') throw new InvalidOptionError('url', 'a non-empty string');
   const method = (options.method ?? 'GET').toUpperCase();
-  const headers = new HeaderRecord();
+  // The fields as a client would send them, shaped by the same code as a served request's.
+  const fields: string[] = [];
   for (const [name, value] of Object.entries(options.headers ?? {})) {
-    const joined = typeof value === 'string' ? value : value.join(name.toLowerCase() === 'cookie' ? '; ' : ', ');
-    const lower = name.toLowerCase();
-    headers[lower] = headers[lower] === undefined ? joined : `${headers[lower]}, ${joined}`;
+    for (const item of typeof value === 'string' ? [value] : value) fields.push(name, item);
   }
+  const headers = joinRawHeaders(fields);
   const { body } = options;
   let chunks: Observable<Uint8Array>;
   if (body === undefined) {
@@ -87,6 +106,7 @@ export function mockRequest(options: MockRequestOptions = {}): JetRequest {
     throw new InvalidOptionError('body', `a string, Uint8Array or Observable, got ${describe(body)}`);
   }
   const maxBodySize = limitOption(o, 'maxBodySize', 1024 * 1024);
+  const maxRequestBodySize = limitOption(o, 'maxRequestBodySize', Infinity);
   const lazy = new LazySignal();
   const context = { maxBodySize, abort: (reason: Error) => lazy.abort(reason) };
   const { path, query } = splitTarget(url);
@@ -96,10 +116,7 @@ export function mockRequest(options: MockRequestOptions = {}): JetRequest {
     path,
     query,
     headers,
-    body: onceBody({
-      subscribe: (subscriber) => chunks.subscribe(subscriber),
-      iterate: () => iterateObservable(chunks),
-    }),
+    body: limitedBody(chunks, maxRequestBodySize, Number(headers['content-length'] ?? -1)),
     remoteAddress: options.remoteAddress ?? '127.0.0.1',
     scheme: options.scheme ?? 'http',
     protocol: options.protocol ?? 'HTTP/1.1',

@@ -10,23 +10,23 @@ import type { WebSocketHandler } from './types.js';
  */
 export function runWebSocketHandler(conn: Connection, handler: WebSocketHandler): void {
   const fail = (error: unknown): void => failed(conn, error);
-  let result: unknown;
+  // One try for the handler and for adopting its result: a Promise-like whose `then` throws or
+  // an Observable-like whose `subscribe` throws runs in a socket event, where a throw ends the process.
   try {
-    result = handler(conn);
+    const result: unknown = handler(conn);
+    if (isObservable(result)) {
+      const sending = new Forward(conn);
+      result.subscribe(sending);
+      conn.onClosed(sending);
+    } else if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as PromiseLike<void>).then === 'function'
+    ) {
+      (result as PromiseLike<void>).then(undefined, fail);
+    }
   } catch (error) {
     fail(error);
-    return;
-  }
-  if (isObservable(result)) {
-    const sending = new Forward(conn);
-    result.subscribe(sending);
-    conn.onClosed(sending);
-  } else if (
-    result !== null &&
-    typeof result === 'object' &&
-    typeof (result as PromiseLike<void>).then === 'function'
-  ) {
-    (result as PromiseLike<void>).then(undefined, fail);
   }
 }
 

@@ -1,17 +1,17 @@
-import type { IncomingMessage } from 'node:http';
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Exchange } from '../server/exchange.js';
-import { type InjectedResponse, MemoryResponse } from '../server/memory-response.js';
 import type { PipelineConfig } from '../server/pipeline-config.js';
-import { IncomingRequest, type RequestLimits } from '../server/request.js';
-import type { Handler } from '../server/types.js';
+import { ambiguous } from '../server/framing.js';
+import { IncomingRequest } from '../server/request.js';
+import type { ServerConfig } from '../server/options.js';
 import { type Connection, type ConnectionSettings, createConnection } from './connection.js';
 import { runWebSocketHandler } from './handler.js';
 import type { WebSocketServerConfig } from './options.js';
 import { contextOf } from '../server/request-context.js';
-import { ClientAbortedError } from '../internal/errors.js';
+import { ClientAbortedError, HandlerError } from '../internal/errors.js';
 import type { WebSocketHandler } from './types.js';
 import { UpgradeRequest } from './upgrade-request.js';
 
@@ -28,16 +28,17 @@ export class Upgrades {
   /** One heartbeat timer for every socket, as ws's README recipe does it. */
   private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly config: WebSocketServerConfig,
-    private readonly pipeline: PipelineConfig,
-    private readonly limits: RequestLimits,
-    private readonly handler: Handler,
-    private readonly websocketHandler: WebSocketHandler | undefined,
-    private readonly scheme: 'http' | 'https' = 'http',
-  ) {
+  /** Handshakes the HTTP handler is deciding on or refusing: destroyed by `terminateAll`. */
+  private readonly handshakes = new Set<Duplex>();
+  private readonly config: WebSocketServerConfig;
+  private readonly pipeline: PipelineConfig;
+
+  constructor(private readonly server$: ServerConfig) {
+    const { pipeline } = server$;
+    this.config = server$.websocket;
+    this.pipeline = pipeline;
     this.settings = {
-      ...config.connection,
+      ...this.config.connection,
       sharedHeartbeat: true,
       report: (error, req) => pipeline.report(error, req),
       released: (conn) => {
@@ -54,27 +55,45 @@ export class Upgrades {
     return this.connections.size;
   }
 
-  /** node's `upgrade` listener. */
+  /**
+   * node's `upgrade` listener. It sees WebSocket handshakes only: every other request with an
+   * `Upgrade` header is served as an ordinary request (see `UpgradeAwareMessage`).
+   */
   readonly onUpgrade = (raw: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // A shared function: a closure here would share this scope's context and keep the request alive.
     socket.on('error', destroySocket);
-    const req = new IncomingRequest(raw, this.scheme, this.limits);
+    // node hands over its TCP or TLS socket; nothing else can be served.
+    if (!(socket instanceof Socket)) {
+      socket.destroy();
+      return;
+    }
+    const { server$ } = this;
+    const req = new IncomingRequest(raw, server$.scheme, server$);
     if (this.pipeline.closing) return refuse(socket, 503, 'Service Unavailable');
+    if (ambiguous(raw.httpVersionMajor === 1 && raw.httpVersionMinor === 0, raw.rawHeaders)) {
+      return refuse(socket, 400, 'Bad Request');
+    }
     const origin = raw.headers.origin;
     const { origins } = this.config;
     if (origins !== undefined && (origin === undefined || !origins.includes(origin))) {
       return refuse(socket, 403, 'Origin not allowed');
     }
-    if (this.websocketHandler !== undefined) {
-      this.accept(req, socket, head, this.websocketHandler);
+    if (server$.websocketHandler !== undefined) {
+      this.accept(req, socket, head, server$.websocketHandler);
       return;
     }
-    const res = new MemoryResponse(
-      (response) => write(socket, response),
-      () => socket.destroy(),
-    );
-    socket.once('close', () => res.disconnect());
-    new Exchange(req, res, this.pipeline, (websocket) => this.accept(req, socket, head, websocket)).run(this.handler);
+    // The HTTP handler decides. Until it does, and while a refusal is written, the socket is an
+    // HTTP/1.1 exchange like any other: read (so a client that leaves is noticed), idle-timed,
+    // written with backpressure through node's own response, and destroyed by close().
+    const handshake = new Handshake(socket, head, server$.idleTimeout, this.handshakes);
+    const res = new ServerResponse(raw);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once('finish', () => socket.destroySoon());
+    new Exchange(req, res, this.pipeline, (websocket) => {
+      res.detachSocket(socket);
+      this.accept(req, socket, handshake.release(), websocket);
+    }).run(server$.handler);
   };
 
   /** Closes every socket with 1001 (going away). */
@@ -82,9 +101,10 @@ export class Upgrades {
     for (const conn of this.connections) conn.close(1001, 'server closing');
   }
 
-  /** Destroys every socket that is still open. */
+  /** Destroys every socket that is still open, and every handshake still being decided or refused. */
   terminateAll(): void {
     for (const conn of this.connections) conn.ws.terminate();
+    for (const socket of this.handshakes) socket.destroy();
   }
 
   private accept(
@@ -95,7 +115,14 @@ export class Upgrades {
   ): void {
     if (socket.destroyed) return;
     this.server ??= this.createServer();
-    this.server.handleUpgrade(upgrade.raw, socket, head, (ws) => this.open(ws, new UpgradeRequest(upgrade), handler));
+    try {
+      this.server.handleUpgrade(upgrade.raw, socket, head, (ws) => this.open(ws, new UpgradeRequest(upgrade), handler));
+    } catch (error) {
+      // User code ws calls before it writes anything (the `protocols` function) threw: nothing
+      // is on the wire yet, so the handshake is refused as a failing handler is answered.
+      this.pipeline.report(new HandlerError(`${upgrade.method} ${upgrade.url} (websocket.protocols)`, error), upgrade);
+      refuse(socket, 500, 'Internal Server Error');
+    }
   }
 
   // Its own function, so that nothing long-lived shares a closure context with the upgrade request.
@@ -124,6 +151,7 @@ export class Upgrades {
 
   private createServer(): WebSocketServer {
     const { ws, protocols } = this.config;
+    const { scheme } = this.server$;
     return new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -134,7 +162,7 @@ export class Upgrades {
           : (offered: Set<string>, raw: IncomingMessage) => {
               const list = [...offered];
               if (typeof protocols === 'function') {
-                return protocols(list, new IncomingRequest(raw, this.scheme, this.limits));
+                return protocols(list, new IncomingRequest(raw, scheme, this.server$));
               }
               return protocols.find((p) => offered.has(p)) ?? false;
             },
@@ -160,22 +188,71 @@ function destroySocket(this: Duplex): void {
   this.destroy();
 }
 
-/** Answers an upgrade request with a plain HTTP response and closes the socket. */
-function write(socket: Duplex, response: InjectedResponse): void {
+/** Answers a handshake refused before any handler ran with a plain-text status and closes the socket. */
+function refuse(socket: Duplex, status: number, message: string): void {
   if (socket.destroyed) return;
-  let head = `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? 'Unknown'}\r\n`;
-  for (const [name, value] of Object.entries(response.headers)) {
-    for (const item of Array.isArray(value) ? value : [value]) head += `${name}: ${item}\r\n`;
-  }
-  socket.end(Buffer.concat([Buffer.from(`${head}connection: close\r\n\r\n`, 'latin1'), response.rawBody]));
+  const body = Buffer.from(message);
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n` +
+    `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.byteLength}\r\nconnection: close\r\n\r\n`;
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
 }
 
-function refuse(socket: Duplex, status: number, message: string): void {
-  const body = Buffer.from(message);
-  write(socket, {
-    status,
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.byteLength) },
-    body: message,
-    rawBody: body,
-  });
+/** Bytes a client may send before its handshake is answered; it should send none. */
+const maxEarlyBytes = 64 * 1024;
+
+/**
+ * A WebSocket handshake the HTTP handler is deciding on. The socket node handed over is read,
+ * so that a client going away (or sending more than a handshake may) is noticed, and timed out
+ * after `idleTimeout` of silence; bytes that arrive early are kept for the WebSocket.
+ */
+class Handshake {
+  private early: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly head: Buffer,
+    idleTimeout: number,
+    private readonly held: Set<Duplex>,
+  ) {
+    held.add(socket);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.once('close', this.onClose);
+    if (idleTimeout > 0) {
+      socket.setTimeout(idleTimeout);
+      socket.on('timeout', this.onEnd);
+    }
+  }
+
+  /**
+   * The WebSocket takes the socket over: returns every byte read so far. The socket is left
+   * flowing (not paused: ws resumes nothing), and ws attaches its own reader in the same turn.
+   */
+  release(): Buffer {
+    const { socket } = this;
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('close', this.onClose);
+    socket.off('timeout', this.onEnd);
+    socket.setTimeout(0);
+    this.held.delete(socket);
+    return this.early.length === 0 ? this.head : Buffer.concat([this.head, ...this.early]);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.size += chunk.byteLength;
+    if (this.size > maxEarlyBytes) this.socket.destroy();
+    else this.early.push(chunk);
+  };
+
+  private readonly onEnd = (): void => {
+    this.socket.destroy();
+  };
+
+  private readonly onClose = (): void => {
+    this.held.delete(this.socket);
+    this.early = [];
+  };
 }
