@@ -5,6 +5,7 @@
  *
  * PORT (default 8080) and HOST (default 127.0.0.1) choose where it listens.
  */
+import { readFileSync } from 'node:fs';
 import { serve, sse, type Handler, type WebSocketConnection } from 'rxjet';
 import { delay, interval, map, merge, of, Subject, take, takeUntil, last, timer } from 'rxjs';
 
@@ -106,3 +107,25 @@ const stop = (): void => {
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+// Under `npm start`, npm runs the demo through a shell. If npm itself is killed outright, no
+// signal reaches the demo, which would be left holding the port: it watches its parent and, where
+// /proc tells it, its parent's parent (npm), and stops when either is gone.
+const watched = [process.ppid];
+try {
+  const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+  const grandparent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  if (grandparent > 1) watched.push(grandparent);
+} catch {
+  // no /proc here: the parent alone is watched
+}
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+setInterval(() => {
+  if (!watched.every(alive)) stop();
+}, 500).unref();

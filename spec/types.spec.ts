@@ -1,5 +1,5 @@
 import { expectTypeOf } from 'expect-type';
-import type { Observable } from 'rxjs';
+import { map, type Observable } from 'rxjs';
 import {
   form,
   HttpError,
@@ -25,6 +25,15 @@ import type { Subject } from 'rxjs';
 import { createClient, get, request, type Client, type ClientResponse } from '../src/client/index.js';
 
 describe('public types', () => {
+  it("never infers json()'s type from where its result goes", () => {
+    // @ts-expect-error: a parsed body is not a response: it must be mapped to one first
+    const forgotten: Handler = (req) => json(req);
+    const mapped: Handler = (req) => json<{ a: number }>(req).pipe(map(({ a }) => ({ body: String(a) })));
+    expectTypeOf(json).returns.toEqualTypeOf<Observable<unknown>>();
+    void forgotten;
+    void mapped;
+  });
+
   it('types serve, its server and handlers', () => {
     expectTypeOf(serve).returns.toEqualTypeOf<Promise<Server>>();
     expectTypeOf<Server['port']>().toEqualTypeOf<number>();

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { createClient, eventSource } from '../../src/client/index.js';
-import { fetchText, until, within } from '../helpers.js';
+import { childEnv, eventually, fetchText, until, within } from '../helpers.js';
 import { startDemo, type DemoProcess } from './demo-process.js';
 
 describe('the demo server (npm start)', function () {
@@ -64,6 +66,32 @@ describe('the demo server (npm start)', function () {
       });
     });
     expect(lines).to.deep.equal(['tick 0\n', 'tick 1\n', 'tick 2\n']);
+  });
+
+  it('stops when `npm start` is killed outright (SIGKILL), leaving nothing on the port', async () => {
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: childEnv({ PORT: '0' }),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    await until(() => /listening on (http:\/\/\S+)/.test(out), 'npm start to print its URL', 20_000);
+    const started = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+    expect((await fetchText(`${started}/hello`)).status).to.equal(200);
+    npm.kill('SIGKILL');
+    const refused = await eventually(
+      () =>
+        fetchText(`${started}/hello`).then(
+          () => 'answering',
+          (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error),
+        ),
+      // While it closes, a request may be reset; once it is gone, the port refuses.
+      (outcome) => outcome === 'ECONNREFUSED',
+      'the demo to stop after npm was killed',
+      10_000,
+    );
+    expect(refused).to.equal('ECONNREFUSED');
   });
 
   it('serves a Server-Sent Events clock on /clock, one time a second', async () => {

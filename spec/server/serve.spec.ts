@@ -3,7 +3,7 @@ import http from 'node:http';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { defer, EMPTY, NEVER, Observable, of, throwError, timer, map } from 'rxjs';
-import { HttpError, text, type JetRequest } from '../../src/server/index.js';
+import { HttpError, json, text, type JetRequest } from '../../src/server/index.js';
 import { closeAll, fetchText, rawExchange, start, until, within } from '../helpers.js';
 
 const run = promisify(execFile);
@@ -190,6 +190,27 @@ describe('serve', () => {
       const server = await start(() => ({ status: 1000 }));
       expect((await fetchText(server.url)).status).to.equal(500);
       expect(server.errors[0]).to.include({ code: 'RXJET_ERR_INVALID_RESPONSE' });
+    });
+
+    it('answers 500 naming a key that is not part of a response (a typo)', async () => {
+      const server = await start(() => ({ stauts: 201, body: 'x' }) as never);
+      const res = await fetchText(server.url);
+      expect([res.status, res.body]).to.deep.equal([500, 'Internal Server Error']);
+      expect(server.errors[0]).to.include({ code: 'RXJET_ERR_INVALID_RESPONSE' });
+      expect(server.errors[0]!.message).to.equal(
+        'Invalid response for GET /: "stauts" is not part of a response (status, headers, body, or websocket); did you forget to map a value to a response?.',
+      );
+    });
+
+    it('answers 500 to a parsed body answered without map, naming its key', async () => {
+      const server = await start((req) => json(req) as never);
+      const res = await fetchText(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
+      expect(res.status).to.equal(500);
+      expect(server.errors[0]!.message).to.include('"a" is not part of a response');
     });
 
     it('answers 500 for a body of the wrong type', async () => {

@@ -215,6 +215,64 @@ describe('sse', function () {
     });
   });
 
+  describe('when the server closes', () => {
+    for (const http2Too of [false, true]) {
+      it(`ends every stream at once and cleanly, so close() does not wait out its timeout${http2Too ? ' (HTTP/2)' : ''}`, async () => {
+        let active = 0;
+        const server = await start(
+          () =>
+            sse(
+              interval(50).pipe(
+                map((i) => {
+                  if (i === 0) active++;
+                  return `tick ${i}`;
+                }),
+                finalize(() => active--),
+              ),
+            ),
+          { http2: http2Too },
+        );
+        const ended: string[] = [];
+        const texts: Record<string, string> = {};
+        const read = (res: NodeJS.ReadableStream, tag: string): Promise<void> =>
+          new Promise((resolve) => {
+            texts[tag] = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (texts[tag] = (texts[tag] ?? '') + chunk));
+            res.on('end', () => {
+              ended.push(`${tag}: ${texts[tag]!.includes('data: tick 0') ? 'events, then a clean end' : texts[tag]}`);
+              resolve();
+            });
+          });
+        const req = http.get(`${server.url}/events`, { agent: false });
+        const [res] = (await within(5000, once(req, 'response'), 'the stream to start')) as [IncomingMessage];
+        const httpEnd = read(res, 'http/1.1');
+        let h2End: Promise<void> = Promise.resolve();
+        let session: http2.ClientHttp2Session | undefined;
+        if (http2Too) {
+          session = http2.connect(server.url);
+          session.on('error', () => undefined);
+          const stream = session.request({ ':path': '/events' });
+          h2End = read(stream, 'h2');
+        }
+        await until(
+          () => Object.values(texts).every((text) => text.includes('data: tick 0')),
+          'the first event on every stream',
+        );
+        // The default close timeout is 10 s: resolving well within it means nothing waited for it.
+        await within(5000, server.close(), 'close() to resolve');
+        await within(5000, Promise.all([httpEnd, h2End]), 'the clients to see their streams end');
+        expect(ended.sort()).to.deep.equal(
+          http2Too
+            ? ['h2: events, then a clean end', 'http/1.1: events, then a clean end']
+            : ['http/1.1: events, then a clean end'],
+        );
+        expect(active).to.equal(0);
+        session?.destroy();
+      });
+    }
+  });
+
   describe('read by the rxjet client', () => {
     it('is parsed by eventSource, which resumes with Last-Event-ID each time the server ends the stream', async () => {
       const seen: (string | undefined)[] = [];

@@ -27,7 +27,7 @@ import {
 } from '../internal/errors.js';
 import { channels } from '../internal/diagnostics.js';
 import { iterateReadable } from '../internal/readable-iterator.js';
-import type { PipelineConfig } from './pipeline-config.js';
+import { kEndsOnClose, type Endable, type PipelineConfig } from './pipeline-config.js';
 import { contextOf } from './request-context.js';
 import { type Head, prepareHead } from './response-head.js';
 import type { ResponseTarget } from './response-target.js';
@@ -41,7 +41,7 @@ import type { WebSocketHandler } from '../websocket/types.js';
  *
  * A plain response object is written at once, with no Observable, Promise or listener made.
  */
-export class Exchange {
+export class Exchange implements Endable {
   /** What is running for this request now: the handler's subscription, then the body's. */
   private live: Unsubscribable | undefined;
   private timer: Subscription | undefined;
@@ -272,6 +272,7 @@ export class Exchange {
       complete: () => this.finish(declared, written),
     });
     this.live = subscriber;
+    if ((body as { [kEndsOnClose]?: true })[kEndsOnClose] === true) this.config.endOnClose.add(this);
     body.subscribe(subscriber);
     // Nothing came during subscribe: send the head now, so that the client sees it while it waits.
     if (!this.over && this.pending !== undefined && this.openHead()) res.flushHeaders();
@@ -459,10 +460,18 @@ export class Exchange {
     return !this.over;
   }
 
+  /** @internal The server is closing: a body that ends on close ends now, cleanly, as if it had completed. */
+  endEarly(): void {
+    if (this.over) return;
+    this.stopLive();
+    this.finish(-1, 0);
+  }
+
   /** @internal The response closed, or its socket did before the response could: the exchange is over. */
   readonly closed = (): void => {
     if (!this.watching) return;
     this.watching = false;
+    this.config.endOnClose.delete(this);
     this.res.off('close', this.closed);
     const socket = socketOf(this.res);
     if (socket !== undefined) socket[kPending]?.delete(this);

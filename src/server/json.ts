@@ -11,6 +11,10 @@ import type { JetRequest } from './types.js';
  * `__proto__`, `constructor` or `prototype` key anywhere (prototype poisoning); 413 past the
  * limit; 415 for another content type, charset or a content-encoding.
  *
+ * `T` is what you say the body is (nothing checks it at run time); it is never inferred from
+ * where the result goes, so a handler that forgets to `map` the value to a response
+ * (`(req) => json(req)`) does not compile.
+ *
  * @param req - the request
  * @param options - `limit` in bytes (default: the server's `maxBodySize`, 1 MiB)
  * @returns a cold Observable of the parsed value
@@ -22,7 +26,7 @@ import type { JetRequest } from './types.js';
  *   json<{ name: string }>(req).pipe(map(({ name }) => ({ status: 201, body: `hello ${name}` })));
  * ```
  */
-export function json<T = unknown>(req: JetRequest, options?: BodyReadOptions): Observable<T> {
+export function json<T = unknown>(req: JetRequest, options?: BodyReadOptions): Observable<NoInfer<T>> {
   return readBody(req, options, isJsonType).pipe(
     map(({ bytes, charset }) => {
       if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8') {
@@ -30,7 +34,7 @@ export function json<T = unknown>(req: JetRequest, options?: BodyReadOptions): O
       }
       const source = decode(bytes, 'utf-8', true);
       if (source.trim() === '') throw new HttpError(400, 'The JSON body is empty.');
-      return parseJson(source) as T;
+      return parseJson(source) as NoInfer<T>;
     }),
   );
 }

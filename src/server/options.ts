@@ -225,6 +225,7 @@ export function resolvePipeline(options: ResponseOptions): PipelineConfig {
     report: reportOption(o),
     closing: false,
     active: 0,
+    endOnClose: new Set(),
   };
 }
 

@@ -51,6 +51,19 @@ export interface Logger {
   error(object: Record<string, unknown>, message?: string): void;
 }
 
+/**
+ * Marks a response body that has no end of its own and is ended cleanly when the server closes
+ * (an `sse()` stream): its client reconnects, to another instance, instead of waiting out
+ * `close()`'s timeout.
+ */
+export const kEndsOnClose: unique symbol = Symbol('rxjet.endsOnClose');
+
+/** A running response that `close()` can end cleanly. */
+export interface Endable {
+  /** Ends the response now as if its body had completed. */
+  endEarly(): void;
+}
+
 /** The resolved pipeline settings; `closing` flips when the server starts closing. */
 export interface PipelineConfig {
   readonly highWaterMark: number;
@@ -62,4 +75,6 @@ export interface PipelineConfig {
   active: number;
   /** Called when such an exchange closes while the server is closing. */
   onSettled?: () => void;
+  /** Responses whose body is marked {@link kEndsOnClose}, running now. */
+  readonly endOnClose: Set<Endable>;
 }

@@ -40,6 +40,16 @@ export interface Head {
  */
 export function prepareHead(response: object, at: Where): Head {
   const where = (): string => at.where();
+  for (const key in response) {
+    // A typo (`stauts`) or a value that is not a response (a parsed body answered without
+    // `map`) would otherwise go out as an empty 200.
+    if (key !== 'body' && key !== 'status' && key !== 'headers' && key !== 'websocket') {
+      throw new InvalidResponseError(
+        where(),
+        `"${key}" is not part of a response (status, headers, body, or websocket); did you forget to map a value to a response?`,
+      );
+    }
+  }
   const { status = 200, headers, body } = response as { status?: unknown; headers?: unknown; body?: unknown };
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 999) {
     throw new InvalidResponseError(where(), `status must be an integer from 200 to 999, got ${describe(status)}`);

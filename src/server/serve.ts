@@ -160,6 +160,9 @@ export class Server {
       });
       listening.closeIdle();
       upgrades.closeAll();
+      // Server-Sent Events never end by themselves: end them cleanly, so that their clients
+      // reconnect (to another instance) at once, as WebSockets get 1001.
+      for (const exchange of [...pipeline.endOnClose]) exchange.endEarly();
     });
     return this.closing;
   }

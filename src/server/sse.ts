@@ -4,6 +4,7 @@ import { describe, InvalidEventError, InvalidOptionError } from '../internal/err
 import type { OutgoingHeaders } from '../internal/headers.js';
 import { checkKnownOptions, integerOption } from '../internal/validate.js';
 import type { JetRequest, JetResponse } from './types.js';
+import { kEndsOnClose } from './pipeline-config.js';
 
 /**
  * One server-sent event with its fields. Only `data` reaches a browser's `onmessage`; `event`
@@ -137,7 +138,7 @@ export function sse(events$: Observable<SseEvent>, options: SseOptions = {}): Je
       }),
     );
   });
-  return { status: 200, headers, body };
+  return { status: 200, headers, body: Object.assign(body, { [kEndsOnClose]: true }) };
 }
 
 /**
