@@ -30,8 +30,8 @@ describe('public types', () => {
     const forgotten: Handler = (req) => json(req);
     const mapped: Handler = (req) => json<{ a: number }>(req).pipe(map(({ a }) => ({ body: String(a) })));
     expectTypeOf(json).returns.toEqualTypeOf<Observable<unknown>>();
-    void forgotten;
-    void mapped;
+    expectTypeOf(forgotten).toExtend<Handler>();
+    expectTypeOf(mapped).toExtend<Handler>();
   });
 
   it('types serve, its server and handlers', () => {
