@@ -1,3 +1,4 @@
+import { HeaderRecord } from '../internal/headers.js';
 import type { ChunkSink, ChunkSource } from './source.js';
 
 /** Response headers: lower-case names, a repeated header as an array. */
@@ -193,18 +194,20 @@ export class Call implements ChunkSource {
   }
 }
 
-/** undici's raw header list as an object: lower-case names, repeats gathered into arrays. */
+/**
+ * undici's raw header list as an object: lower-case names, repeats gathered into arrays. It has
+ * no `Object.prototype` behind it, so a name the server did not send (`constructor`, say) reads
+ * as undefined, and `__proto__` is a header like any other.
+ */
 export function parseHeaders(raw: readonly (Buffer | string | string[])[]): ResponseHeaders {
-  const headers: ResponseHeaders = {};
+  const headers = new HeaderRecord() as unknown as ResponseHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString().toLowerCase();
     const given = raw[i + 1]!;
     const value = Array.isArray(given) ? given.map(String) : given.toString('latin1');
-    const known = Object.hasOwn(headers, name) ? headers[name] : undefined;
-    if (known === undefined) {
-      if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
-      else headers[name] = value;
-    } else headers[name] = [...(Array.isArray(known) ? known : [known]), ...(Array.isArray(value) ? value : [value])];
+    const known = headers[name];
+    if (known === undefined) headers[name] = value;
+    else headers[name] = [...(Array.isArray(known) ? known : [known]), ...(Array.isArray(value) ? value : [value])];
   }
   return headers;
 }

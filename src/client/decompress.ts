@@ -8,12 +8,13 @@ export const maxEncodings = 5;
 /** What `accept-encoding` offers when decompression is on. */
 export const acceptEncoding = 'gzip, deflate, br';
 
-const decoders: Record<string, () => Transform> = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-};
+/** The codings undone, by name: a Map, so a coding named like an Object member (`constructor`) is just unknown. */
+const decoders = new Map<string, () => Transform>([
+  ['gzip', createGunzip],
+  ['x-gzip', createGunzip],
+  ['deflate', createInflate],
+  ['br', createBrotliDecompress],
+]);
 
 /**
  * The body with its content codings undone, last applied first, streaming and with
@@ -34,10 +35,10 @@ export function decompressed(body: ChunkSource, contentEncoding: string | string
       new Error(`the response has ${codings.length} content codings; at most ${maxEncodings} are undone`),
     );
   }
-  if (!codings.every((c) => c in decoders)) return body;
+  if (!codings.every((c) => decoders.has(c))) return body;
   return new Decoded(
     body,
-    codings.reverse().map((c) => decoders[c]!()),
+    codings.reverse().map((c) => decoders.get(c)!()),
   );
 }
 
