@@ -1,5 +1,6 @@
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import type { Transform } from 'node:stream';
+import { DeflateDecoder } from './deflate-decoder.js';
 import type { ChunkSink, ChunkSource } from './source.js';
 
 /** The most content codings undone for one response (undici's limit, after CVE-2026-22036). */
@@ -12,7 +13,7 @@ export const acceptEncoding = 'gzip, deflate, br';
 const decoders = new Map<string, () => Transform>([
   ['gzip', createGunzip],
   ['x-gzip', createGunzip],
-  ['deflate', createInflate],
+  ['deflate', () => new DeflateDecoder()],
   ['br', createBrotliDecompress],
 ]);
 

@@ -67,7 +67,7 @@ export interface ClientOptions {
   followRedirects?: boolean | number;
   /**
    * Offer gzip, deflate and br, and undo them (at most 5 codings per response); size limits
-   * count decoded bytes.
+   * count decoded bytes. Deflate is taken zlib-wrapped or raw, as browsers take it.
    * @default true
    */
   decompress?: boolean;
