@@ -8,7 +8,7 @@ import { digestAuthorization, digestChallenge } from './digest.js';
 import type { Prepared } from './prepare.js';
 import { ProgressCounter } from './progress.js';
 import { responseBody } from './response-body.js';
-import type { ChunkSink, ChunkSource } from './source.js';
+import { type ChunkSink, type ChunkSource, emptyBody, hasNoContent } from './source.js';
 import { dispatch, failure, type Outgoing } from './transport.js';
 import type { ClientResponse } from './types.js';
 import { WholeBody } from './whole.js';
@@ -94,7 +94,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     if (this.stopped) return;
     this.stop();
     if (this.body !== undefined) {
-      this.call!.fail(error);
+      this.call?.fail(error);
       return;
     }
     this.call?.abort(error);
@@ -263,12 +263,23 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   /** Hands the response on: its body streamed, or read whole first. */
   private deliver(call: Call, status: number, headers: ResponseHeaders): void {
     const { config, as, progress } = this.request;
-    const body = config.decompress ? decompressed(call, headers['content-encoding']) : call;
+    const empty = hasNoContent(this.outgoing.method, status);
+    let body: ChunkSource;
+    if (empty) {
+      // Nothing follows the head, whatever it declares; the connection finishes (or fails) unheard.
+      body = emptyBody;
+      this.call = undefined;
+      call.discard();
+    } else body = config.decompress ? decompressed(call, headers['content-encoding']) : call;
     this.body = body;
     if (channels.clientRequestHeaders.hasSubscribers) {
       channels.clientRequestHeaders.publish({ request: this.info(), status, headers });
     }
-    const counted = progress === undefined ? undefined : downloadCounter(progress, headers['content-length']);
+    if (empty && as === 'stream') {
+      this.stop();
+      if (channels.clientRequestEnd.hasSubscribers) channels.clientRequestEnd.publish({ request: this.info() });
+    }
+    const counted = progress === undefined || empty ? undefined : downloadCounter(progress, headers['content-length']);
     if (as === 'stream') {
       const reading = { failure: (cause: unknown) => this.failure(cause), counted };
       const response = { status, url: this.outgoing.url.href, headers, body: responseBody(body, reading) };
@@ -277,7 +288,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
       return;
     }
     const whole = new WholeBody(as, config.maxResponseSize, this.request.outgoing.method, this.request.where);
-    const early = whole.declared(headers['content-length']);
+    const early = empty ? undefined : whole.declared(headers['content-length']);
     if (early !== undefined) {
       body.abort();
       this.fatal(early);
