@@ -177,7 +177,15 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     const { config, hops, digest } = this.request;
     const outgoing = this.outgoing;
     config.cookies?.store(outgoing.url, headers['set-cookie']);
-    if (status === 401 && digest !== undefined && !this.answeredChallenge && replayable(outgoing.body)) {
+    // Digest credentials answer only the origin the user named: any other origin a redirect
+    // reaches could collect the response and crack the password offline.
+    if (
+      status === 401 &&
+      digest !== undefined &&
+      !this.answeredChallenge &&
+      outgoing.url.origin === this.request.outgoing.url.origin &&
+      replayable(outgoing.body)
+    ) {
       const challenge = digestChallenge(headers['www-authenticate']);
       const authorization =
         challenge &&

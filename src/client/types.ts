@@ -134,7 +134,9 @@ export interface RequestOptions {
   basicAuth?: readonly [user: string, password: string];
   /**
    * Digest credentials: a 401 with a Digest challenge (MD5 or SHA-256, qop auth) is answered
-   * once, as Jet's client did (the body must be a string or bytes to be sent again).
+   * once, as Jet's client did (the body must be a string or bytes to be sent again). Only a
+   * challenge from the request's own origin is answered, never one from another origin that a
+   * redirect led to.
    */
   digestAuth?: readonly [user: string, password: string];
   /** A bearer token for the Authorization header. */
