@@ -10,8 +10,8 @@ export interface CallOwner {
   connected(): void;
   /** The response's headers have arrived; its body is the call (a {@link ChunkSource}). */
   response(call: Call, status: number, headers: ResponseHeaders): void;
-  /** The call failed before a response came. */
-  failed(cause: unknown): void;
+  /** The call failed before a response came; `connected` says whether a connection had taken it. */
+  failed(cause: unknown, connected: boolean): void;
   /** The call is over (ended, or failed or aborted with `failure`): stop its timers. */
   settled(call: Call, failure?: unknown): void;
 }
@@ -123,7 +123,7 @@ export class Call implements ChunkSource {
     this.failure = cause;
     this.queue = undefined;
     this.owner.settled(this, cause ?? new Error('the response failed'));
-    if (before) this.owner.failed(cause);
+    if (before) this.owner.failed(cause, this.abortConnection !== undefined);
     else this.sink?.error(cause);
     this.sink = undefined;
   }

@@ -1,10 +1,10 @@
 import { describe, InvalidOptionError } from '../internal/errors.js';
-import { checkKnownOptions, integerOption, limitOption } from '../internal/validate.js';
+import { booleanOption, checkKnownOptions, integerOption, limitOption } from '../internal/validate.js';
 import { Cookies, CookieJar } from './cookies.js';
 import type { Dispatcher } from 'undici';
 import { pool } from './transport.js';
 import { addHeaders } from './prepare.js';
-import { HeaderRecord } from '../internal/headers.js';
+import { HeaderRecord, headerNameProblem } from '../internal/headers.js';
 import type { ClientOptions, Timeouts } from './types.js';
 
 /** Where the request functions find a client's settings. */
@@ -159,12 +159,18 @@ export function createClient(options: ClientOptions = {}): Client {
   );
   const { proxy } = options;
   if (proxy !== undefined && proxy !== 'env') {
+    let protocol: string;
     try {
-      new URL(proxy);
+      protocol = new URL(proxy).protocol;
     } catch {
-      throw new InvalidOptionError('proxy', `a proxy URL or 'env', got ${describe(proxy)}`);
+      throw new InvalidOptionError('proxy', `an http: or https: proxy URL, or 'env', got ${describe(proxy)}`);
     }
+    if (protocol !== 'http:' && protocol !== 'https:')
+      throw new InvalidOptionError('proxy', `an http: or https: proxy URL, or 'env', got a ${protocol} URL`);
   }
+  const allowH2 = booleanOption(o, 'allowH2', false);
+  const rejectUnauthorized = booleanOption(o, 'rejectUnauthorized', true);
+  const ca = caOption(options.ca);
   const given = options.dispatcher;
   if (given !== undefined) {
     if (typeof (given as Partial<Dispatcher> | null)?.dispatch !== 'function')
@@ -176,18 +182,24 @@ export function createClient(options: ClientOptions = {}): Client {
     if (clash !== undefined)
       throw new InvalidOptionError(clash, 'not with a dispatcher: set it on the dispatcher you give');
   }
-  const dispatcher =
-    given ??
-    pool({
-      connections: integerOption(o, 'connections', 32, 1),
-      allowH2: options.allowH2 ?? false,
-      proxy,
-      connectTimeout: timeouts.connect,
-      ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
-      rejectUnauthorized: options.rejectUnauthorized ?? true,
-    });
+  const connections = integerOption(o, 'connections', 32, 1);
+  const decompress = booleanOption(o, 'decompress', true);
+  const sensitiveHeaders = sensitiveHeadersOption(options.sensitiveHeaders);
   const headers = new HeaderRecord() as unknown as Record<string, string | string[]>;
   if (options.headers !== undefined) addHeaders(headers, options.headers, 'headers');
+  const cookies = cookieJar(options.cookies);
+  const maxResponseSize = limitOption(o, 'maxResponseSize', 10 * 1024 * 1024);
+  const maxRedirects = redirectHops(options.followRedirects, 'followRedirects');
+  let dispatcher = given;
+  if (dispatcher === undefined) {
+    try {
+      dispatcher = pool({ connections, allowH2, proxy, connectTimeout: timeouts.connect, ca, rejectUnauthorized });
+    } catch (error) {
+      // Everything else was checked above; what undici can still refuse is a proxy from the environment.
+      if (proxy === undefined) throw error;
+      throw new InvalidOptionError('proxy', `a proxy undici can use (${(error as Error).message})`);
+    }
+  }
   return new Client({
     dispatcher,
     ownsDispatcher: given === undefined,
@@ -195,16 +207,36 @@ export function createClient(options: ClientOptions = {}): Client {
     baseUrl,
     headers,
     timeouts,
-    maxResponseSize: limitOption(o, 'maxResponseSize', 10 * 1024 * 1024),
-    cookies: cookieJar(options.cookies),
-    maxRedirects: redirectHops(options.followRedirects, 'followRedirects'),
-    decompress: options.decompress ?? true,
-    sensitiveHeaders: new Set([
-      'authorization',
-      'cookie',
-      'proxy-authorization',
-      'host',
-      ...(options.sensitiveHeaders ?? []).map((name) => name.toLowerCase()),
-    ]),
+    maxResponseSize,
+    cookies,
+    maxRedirects,
+    decompress,
+    sensitiveHeaders,
   });
+}
+
+/** The `ca` option: PEM as a string or bytes, or a list of them. */
+function caOption(value: unknown): string | Buffer | (string | Buffer)[] | undefined {
+  if (value === undefined) return undefined;
+  const one = (item: unknown): item is string | Buffer => typeof item === 'string' || Buffer.isBuffer(item);
+  if (one(value)) return value;
+  if (Array.isArray(value) && value.every(one)) return [...value];
+  throw new InvalidOptionError(
+    'ca',
+    `PEM certificates as a string, a Buffer or an array of them, got ${describe(value)}`,
+  );
+}
+
+/** Lower-case names never sent to another origin: the credentials' own, and those the user lists. */
+function sensitiveHeadersOption(value: unknown): ReadonlySet<string> {
+  const names = new Set(['authorization', 'cookie', 'proxy-authorization', 'host']);
+  if (value === undefined) return names;
+  if (!Array.isArray(value))
+    throw new InvalidOptionError('sensitiveHeaders', `an array of header names, got ${describe(value)}`);
+  for (const name of value as unknown[]) {
+    if (typeof name !== 'string' || headerNameProblem(name) !== undefined)
+      throw new InvalidOptionError('sensitiveHeaders', `an array of header names, got ${describe(name)} in it`);
+    names.add(name.toLowerCase());
+  }
+  return names;
 }

@@ -155,10 +155,10 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     this.connecting = undefined;
   }
 
-  failed(cause: unknown): void {
+  failed(cause: unknown, connected: boolean): void {
     if (this.subscriber.closed) return;
     this.stop();
-    this.fail(this.failure(cause));
+    this.fail(this.failure(cause, connected));
   }
 
   settled(call: Call, failure?: unknown): void {
@@ -342,10 +342,10 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   }
 
   /** What a failure of the exchange is raised as. */
-  private failure(cause: unknown): Error {
+  private failure(cause: unknown, connected = true): Error {
     if (cause instanceof RxjetError) return cause;
     const { method } = this.request.outgoing;
-    return failure(cause, method, this.request.where, this.request.timeouts);
+    return failure(cause, method, this.request.where, this.request.timeouts, connected);
   }
 }
 

@@ -88,10 +88,16 @@ export function prepare(
   for (const name in config.headers) headers[name] = config.headers[name]!;
   if (options.headers !== undefined) addHeaders(headers, options.headers, 'headers');
   if (options.basicAuth !== undefined) {
-    const [user, password] = options.basicAuth;
+    const [user, password] = credentialsOption(options.basicAuth, 'basicAuth');
+    if (user.includes(':')) throw new InvalidOptionError('basicAuth', 'a user name without ":" (RFC 7617)');
     headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   }
-  if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`;
+  if (options.bearer !== undefined) {
+    const { bearer } = options;
+    if (typeof bearer !== 'string' || bearer === '' || headerValueProblem(bearer) !== undefined)
+      throw new InvalidOptionError('bearer', 'a token that can be sent in a header (no CR, LF or NUL)');
+    headers.authorization = `Bearer ${bearer}`;
+  }
   if (config.decompress) headers['accept-encoding'] ??= acceptEncoding;
 
   const bodies =
@@ -161,11 +167,26 @@ export function prepare(
       options.followRedirects === undefined
         ? config.maxRedirects
         : redirectHops(options.followRedirects, 'followRedirects'),
-    digest: options.digestAuth,
+    digest: options.digestAuth === undefined ? undefined : credentialsOption(options.digestAuth, 'digestAuth'),
     signal: options.signal,
     progress: options.progress,
   };
 }
+
+/** A `[user, password]` pair of strings without control characters (RFC 7617, RFC 7616). */
+function credentialsOption(value: unknown, name: string): readonly [string, string] {
+  if (
+    !Array.isArray(value) ||
+    value.length !== 2 ||
+    !value.every((part): part is string => typeof part === 'string' && !controlCharacter.test(part))
+  ) {
+    throw new InvalidOptionError(name, `[user, password], two strings without control characters`);
+  }
+  return value as unknown as readonly [string, string];
+}
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: RFC 7617 forbids them
+const controlCharacter = /[\x00-\x1f\x7f]/;
 
 function isReadable(body: unknown): body is Readable {
   return body instanceof Readable;

@@ -77,8 +77,9 @@ export interface ClientOptions {
    */
   allowH2?: boolean;
   /**
-   * Send requests through a proxy: its URL (`'http://user:pass@proxy:3128'`), or `'env'` to
-   * follow HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+   * Send requests through a proxy: its `http:` or `https:` URL (`'http://user:pass@proxy:3128'`),
+   * or `'env'` to follow HTTP_PROXY, HTTPS_PROXY and NO_PROXY. Requests are tunnelled with
+   * CONNECT; a proxy that refuses the tunnel fails them with a `NetworkError`.
    */
   proxy?: string;
   /** More headers to drop when a redirect leads to another origin. */
