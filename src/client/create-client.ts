@@ -1,6 +1,6 @@
 import { describe, InvalidOptionError } from '../internal/errors.js';
 import { booleanOption, checkKnownOptions, integerOption, limitOption } from '../internal/validate.js';
-import { Cookies, CookieJar } from './cookies.js';
+import { type CookieLimits, Cookies, CookieJar } from './cookies.js';
 import type { Dispatcher } from 'undici';
 import { pool } from './transport.js';
 import { addHeaders } from './prepare.js';
@@ -44,6 +44,9 @@ const optionNames = [
   'timeout',
   'maxResponseSize',
   'cookies',
+  'maxCookies',
+  'maxCookiesPerDomain',
+  'maxCookieSize',
   'followRedirects',
   'sensitiveHeaders',
   'decompress',
@@ -77,10 +80,10 @@ export function resolveTimeouts(
   };
 }
 
-function cookieJar(value: ClientOptions['cookies']): Cookies | undefined {
-  if (value === undefined || value === true) return new Cookies(new CookieJar(), true);
+function cookieJar(value: ClientOptions['cookies'], limits: CookieLimits): Cookies | undefined {
+  if (value === undefined || value === true) return new Cookies(new CookieJar(), limits, true);
   if (value === false) return undefined;
-  if (value instanceof CookieJar) return new Cookies(value);
+  if (value instanceof CookieJar) return new Cookies(value, limits);
   throw new InvalidOptionError('cookies', 'true, false or a tough-cookie CookieJar');
 }
 
@@ -187,7 +190,12 @@ export function createClient(options: ClientOptions = {}): Client {
   const sensitiveHeaders = sensitiveHeadersOption(options.sensitiveHeaders);
   const headers = new HeaderRecord() as unknown as Record<string, string | string[]>;
   if (options.headers !== undefined) addHeaders(headers, options.headers, 'headers');
-  const cookies = cookieJar(options.cookies);
+  // RFC 6265 section 6.1's minimums: what a server can count on, and no more.
+  const cookies = cookieJar(options.cookies, {
+    total: limitOption(o, 'maxCookies', 3000),
+    perDomain: limitOption(o, 'maxCookiesPerDomain', 50),
+    size: limitOption(o, 'maxCookieSize', 4096),
+  });
   const maxResponseSize = limitOption(o, 'maxResponseSize', 10 * 1024 * 1024);
   const maxRedirects = redirectHops(options.followRedirects, 'followRedirects');
   let dispatcher = given;

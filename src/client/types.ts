@@ -59,6 +59,25 @@ export interface ClientOptions {
    */
   cookies?: boolean | CookieJar;
   /**
+   * Cookies the jar keeps in all; past it the least recently used (set or sent longest ago) are
+   * evicted, expired ones first. RFC 6265 section 6.1 asks for at least 3000.
+   * @default 3000
+   */
+  maxCookies?: number;
+  /**
+   * Cookies the jar keeps per registrable domain (`a.example.com` and `b.example.com` both count
+   * as `example.com`; an IP or `localhost` as itself); past it that domain's least recently used
+   * are evicted. RFC 6265 section 6.1 asks for at least 50 (browsers keep 180).
+   * @default 50
+   */
+  maxCookiesPerDomain?: number;
+  /**
+   * Longest `Set-Cookie` value stored, in characters: name, value and attributes together, as
+   * RFC 6265 section 6.1 measures it. A longer cookie is ignored, as browsers do.
+   * @default 4096
+   */
+  maxCookieSize?: number;
+  /**
    * Follow redirects: `true` (at most 10 hops, loops refused), `false`, or the most hops.
    * Authorization, Cookie, Proxy-Authorization and `sensitiveHeaders` are never sent to
    * another origin, and neither are cookies from the jar.
