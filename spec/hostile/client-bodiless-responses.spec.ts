@@ -13,8 +13,8 @@ describe('hostile servers against the client: responses that never have content 
     client = createClient({ timeout: { headers: 2000, body: 2000 }, maxResponseSize: 1024 * 1024 });
   });
   afterEach(async () => {
-    await client.close();
     await peers.closeAll();
+    await client.close();
   });
 
   /** A raw server answering every request with this head and nothing after it, then closing. */

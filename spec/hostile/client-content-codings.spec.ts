@@ -14,8 +14,8 @@ describe('hostile servers against the client: content codings as servers really 
     client = createClient({ timeout: { headers: 2000, body: 2000 }, maxResponseSize: 1024 * 1024 });
   });
   afterEach(async () => {
-    await client.close();
     await peers.closeAll();
+    await client.close();
   });
 
   /** A server answering with `body` under `coding`, its first byte sent alone to split any header. */

@@ -18,8 +18,8 @@ describe('hostile servers against the client: a cookie jar that stays bounded (R
     return made;
   };
   afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
     await peers.closeAll();
+    await Promise.all(clients.splice(0).map((c) => c.close()));
   });
 
   /** A server that sets the cookies `/set?…` asks for and echoes the Cookie header on other paths. */

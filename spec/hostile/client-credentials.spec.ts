@@ -14,8 +14,8 @@ describe('hostile servers against the client: credentials reach only the origin 
     client = createClient({ timeout: { headers: 2000, body: 2000 } });
   });
   afterEach(async () => {
-    await client.close();
     await peers.closeAll();
+    await client.close();
   });
 
   /** A server that records what it was sent and answers with a Digest challenge. */

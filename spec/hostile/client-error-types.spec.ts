@@ -12,12 +12,12 @@ describe('hostile servers against the client: every failure has its documented t
   const clients: Client[] = [];
   const proxies: http.Server[] = [];
   afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
     for (const proxy of proxies.splice(0)) {
       proxy.closeAllConnections();
       proxy.close();
     }
     await peers.closeAll();
+    await Promise.all(clients.splice(0).map((c) => c.close()));
   });
 
   /** A proxy that refuses every CONNECT with `status`, counting them. */

@@ -16,8 +16,8 @@ describe('hostile servers against the client: names that only a prototype knows'
     client = createClient({ timeout: { headers: 2000, body: 2000 } });
   });
   afterEach(async () => {
-    await client.close();
     await peers.closeAll();
+    await client.close();
   });
 
   for (const coding of inherited) {

@@ -8,6 +8,10 @@ export type ResponseHeaders = Record<string, string | string[] | undefined>;
 export interface CallOwner {
   /** A connection has been assigned and the request is being written. */
   connected(): void;
+  /** The whole request, body included, has been written. */
+  sent(call: Call): void;
+  /** An interim (1xx) response came; the final one is still to come. */
+  informational(call: Call): void;
   /** The response's headers have arrived; its body is the call (a {@link ChunkSource}). */
   response(call: Call, status: number, headers: ResponseHeaders): void;
   /** The call failed before a response came; `connected` says whether a connection had taken it. */
@@ -81,8 +85,15 @@ export class Call implements ChunkSource {
     this.owner.connected();
   }
 
+  onRequestSent(): void {
+    this.owner.sent(this);
+  }
+
   onHeaders(status: number, raw: (Buffer | string | string[])[], resume: () => void): boolean {
-    if (status < 200) return true; // 1xx: the real response follows
+    if (status < 200) {
+      this.owner.informational(this); // the real response follows
+      return true;
+    }
     this.state = State.Body;
     this.resumeSocket = resume;
     try {

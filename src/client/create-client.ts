@@ -20,7 +20,8 @@ export interface ClientConfig {
   timedConnect: boolean;
   baseUrl: URL | undefined;
   headers: Record<string, string | string[]>;
-  timeouts: Required<Omit<Timeouts, 'total'>> & { total: number };
+  /** `total` is undefined when not given: then off for streamed bodies, {@link wholeReadDeadline} for `as` reads. */
+  timeouts: Required<Omit<Timeouts, 'total'>> & { total: number | undefined };
   maxResponseSize: number;
   cookies: Cookies | undefined;
   maxRedirects: number;
@@ -76,9 +77,12 @@ export function resolveTimeouts(
     connect: integerOption(o, 'connect', defaults.connect, 1, max),
     headers: integerOption(o, 'headers', defaults.headers, 0, max),
     body: integerOption(o, 'body', defaults.body, 0, max),
-    total: integerOption(o, 'total', defaults.total, 0, max),
+    total: o.total === undefined ? defaults.total : integerOption(o, 'total', 0, 0, max),
   };
 }
+
+/** The total deadline of a request whose body is read whole (`as`) when none is given. */
+export const wholeReadDeadline = 60_000;
 
 function cookieJar(value: ClientOptions['cookies'], limits: CookieLimits): Cookies | undefined {
   if (value === undefined || value === true) return new Cookies(new CookieJar(), limits, true);
@@ -157,7 +161,7 @@ export function createClient(options: ClientOptions = {}): Client {
   }
   const timeouts = resolveTimeouts(
     options.timeout,
-    { connect: 10_000, headers: 30_000, body: 30_000, total: 0 },
+    { connect: 10_000, headers: 30_000, body: 30_000, total: undefined },
     'timeout',
   );
   const { proxy } = options;

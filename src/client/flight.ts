@@ -40,6 +40,10 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   private answeredChallenge = false;
   private total: Subscription | undefined;
   private connecting: Subscription | undefined;
+  /** When the current request was written (0: not yet, or not reported by the dispatcher). */
+  private sentAt = 0;
+  /** The headers deadline once an interim (1xx) response came: undici restarts its own at each one. */
+  private interim: Subscription | undefined;
   /** Timers and the signal are let go. */
   private stopped = false;
 
@@ -119,6 +123,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     this.stopped = true;
     this.total?.unsubscribe();
     this.connecting?.unsubscribe();
+    this.interim?.unsubscribe();
     this.request.signal?.removeEventListener('abort', this);
   }
 
@@ -138,6 +143,9 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     }
     const call = new Call(this);
     this.call = call;
+    this.sentAt = 0;
+    this.interim?.unsubscribe();
+    this.interim = undefined;
     if (this.request.timedConnect) {
       const { connect } = this.request.timeouts;
       this.connecting?.unsubscribe();
@@ -153,6 +161,20 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   connected(): void {
     this.connecting?.unsubscribe();
     this.connecting = undefined;
+  }
+
+  sent(call: Call): void {
+    if (call === this.call) this.sentAt = asyncScheduler.now();
+  }
+
+  informational(call: Call): void {
+    const { headers } = this.request.timeouts;
+    if (call !== this.call || this.interim !== undefined || this.stopped || headers === 0) return;
+    const waited = this.sentAt === 0 ? 0 : asyncScheduler.now() - this.sentAt;
+    this.interim = asyncScheduler.schedule(
+      () => this.interrupt(new TimeoutError(this.request.outgoing.method, this.request.where, 'headers', headers)),
+      Math.max(0, headers - waited),
+    );
   }
 
   failed(cause: unknown, connected: boolean): void {
@@ -174,6 +196,8 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   }
 
   response(call: Call, status: number, headers: ResponseHeaders): void {
+    this.interim?.unsubscribe();
+    this.interim = undefined;
     const { config, hops, digest } = this.request;
     const outgoing = this.outgoing;
     config.cookies?.store(outgoing.url, headers['set-cookie']);

@@ -5,7 +5,14 @@ import { describe, InvalidOptionError } from '../internal/errors.js';
 import { HeaderRecord, headerNameProblem, headerValueProblem } from '../internal/headers.js';
 import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, choiceOption } from '../internal/validate.js';
-import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts } from './create-client.js';
+import {
+  type Client,
+  type ClientConfig,
+  kClient,
+  redirectHops,
+  resolveTimeouts,
+  wholeReadDeadline,
+} from './create-client.js';
 import { acceptEncoding } from './decompress.js';
 import { countedUpload, ProgressCounter, type ProgressTarget } from './progress.js';
 import { isFormData, multipartBody, type Outgoing } from './transport.js';
@@ -18,7 +25,8 @@ export interface Prepared {
   /** The URL as first asked for, for errors. */
   where: string;
   as: BodyAs;
-  timeouts: ClientConfig['timeouts'];
+  /** The timeouts, `total` worked out: 0 (off) when none was given for a streamed body. */
+  timeouts: ClientConfig['timeouts'] & { total: number };
   /** Time the wait for a connection ourselves (undici times only the connecting, per pool). */
   timedConnect: boolean;
   /** Redirects to follow. */
@@ -151,17 +159,20 @@ export function prepare(
       `at most the client's connect timeout (${config.timeouts.connect} ms); set a longer one on createClient`,
     );
   }
+  const as = choiceOption(
+    options as unknown as Record<string, unknown>,
+    'as',
+    ['stream', 'text', 'json', 'bytes'],
+    'stream',
+  );
   return {
     config,
     outgoing: { method, url, headers, body, headersTimeout: timeouts.headers, bodyTimeout: timeouts.body },
     where: url.href,
-    as: choiceOption(
-      options as unknown as Record<string, unknown>,
-      'as',
-      ['stream', 'text', 'json', 'bytes'],
-      'stream',
-    ),
-    timeouts,
+    as,
+    // A body read whole always has a deadline unless one is given (0 included): the idle body
+    // timeout alone lets a server that sends a byte now and then hold the request forever.
+    timeouts: { ...timeouts, total: timeouts.total ?? (as === 'stream' ? 0 : wholeReadDeadline) },
     timedConnect: config.timedConnect || connect !== undefined,
     hops:
       options.followRedirects === undefined

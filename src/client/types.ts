@@ -15,18 +15,22 @@ export interface Timeouts {
    */
   connect?: number;
   /**
-   * From sending the request to receiving the response headers.
+   * From sending the request to receiving the final response head, however many interim (1xx)
+   * responses come before it.
    * @default 30000 on a client; a request's is its client's
    */
   headers?: number;
   /**
-   * Between two chunks of the response body.
+   * Between two chunks of the response body: a pause, so a body trickling in a byte at a time
+   * never trips it (`total` bounds that).
    * @default 30000 on a client; a request's is its client's
    */
   body?: number;
   /**
-   * The whole exchange, body included; 0 is off.
-   * @default 0 (off)
+   * The whole exchange, body included; 0 is off. When none is given, a body read whole (`as`)
+   * gets 60000, so such a request always settles; a streamed body gets none (bounding it is its
+   * reader's call).
+   * @default 60000 with `as`, 0 (off) for a streamed body
    */
   total?: number;
 }
@@ -43,7 +47,8 @@ export interface ClientOptions {
    */
   connections?: number;
   /**
-   * Milliseconds to connect, to receive headers, and between body chunks.
+   * Milliseconds to connect, to receive headers, between body chunks, and in all (see
+   * {@link Timeouts}; a body read whole with `as` has a total of 60000 unless one is given).
    * @default { connect: 10000, headers: 30000, body: 30000 }
    */
   timeout?: Timeouts;
@@ -163,7 +168,7 @@ export interface RequestOptions {
   bearer?: string;
   /**
    * A total timeout in milliseconds, or per phase (overriding the client's).
-   * @default the client's `timeout`, with no total
+   * @default the client's `timeout`; with no total given, 60000 with `as` and none for a streamed body
    */
   timeout?: number | Timeouts;
   /**
