@@ -9,9 +9,7 @@ import { failureOf, HostilePeers } from './peers.js';
 /** The Sec-WebSocket-Accept answering the upgrade request `request` (RFC 6455 section 4.2.2). */
 function acceptFor(request: string): string {
   const key = /sec-websocket-key:\s*(\S+)/i.exec(request)?.[1] ?? '';
-  return createHash('sha1')
-    .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC11B85`)
-    .digest('base64');
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC11B85`).digest('base64');
 }
 
 describe('hostile servers against the WebSocket client: the handshake always settles', function () {
