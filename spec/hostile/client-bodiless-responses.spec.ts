@@ -58,4 +58,14 @@ describe('hostile servers against the client: responses that never have content 
       expect([retried.status, retried.body]).to.deep.equal([code, '']);
     });
   }
+
+  for (const coding of ['gzip', 'br', 'deflate', 'gzip, br']) {
+    it(`gives an empty body, as fetch does, for a 200 with no bytes under content-encoding: ${coding}`, async () => {
+      const { url } = await answering('200 OK', `content-encoding: ${coding}\r\ncontent-length: 0\r\n`);
+      const res = await firstValueFrom(get(client, url, { as: 'text' }));
+      expect([res.status, res.body]).to.deep.equal([200, '']);
+      const streamed = await firstValueFrom(get(client, url));
+      expect(await lastValueFrom(streamed.body.pipe(toArray()))).to.deep.equal([]);
+    });
+  }
 });

@@ -20,8 +20,8 @@ const decoders = new Map<string, () => Transform>([
 /**
  * The body with its content codings undone, last applied first, streaming and with
  * backpressure. No coding, or one this client does not know, leaves the body as sent; more than
- * {@link maxEncodings} is an error. Limits on body size (`maxResponseSize`) then count decoded
- * bytes.
+ * {@link maxEncodings} is an error; a body of no bytes stays empty. Limits on body size
+ * (`maxResponseSize`) then count decoded bytes.
  */
 export function decompressed(body: ChunkSource, contentEncoding: string | string[] | undefined): ChunkSource {
   if (contentEncoding === undefined) return body;
@@ -93,9 +93,22 @@ class Decoded implements ChunkSource {
       this.done = true;
       sink.end();
     });
+    let empty = true;
     this.body.claim({
-      data: (chunk) => first.write(chunk),
-      end: () => first.end(),
+      data: (chunk) => {
+        empty = false;
+        return first.write(chunk);
+      },
+      end: () => {
+        if (!empty) {
+          first.end();
+          return;
+        }
+        // No bytes at all: nothing was encoded, so there is nothing to undo (fetch agrees).
+        this.done = true;
+        for (const stage of this.stages) stage.destroy();
+        sink.end();
+      },
       error: fail,
     });
   }
