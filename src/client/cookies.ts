@@ -86,6 +86,7 @@ export class Cookies {
     };
     const live: Cookie[] = [];
     const byDomain = new Map<string, Cookie[]>();
+    const registrable = new Map<string, string>(); // a public-suffix lookup per domain, not per cookie
     for (const cookie of all) {
       const expiry = cookie.expiryTime();
       if (expiry !== undefined && expiry <= now) {
@@ -93,7 +94,12 @@ export class Cookies {
         continue;
       }
       live.push(cookie);
-      const domain = registrableDomain(cookie.domain ?? '');
+      const host = cookie.domain ?? '';
+      let domain = registrable.get(host);
+      if (domain === undefined) {
+        domain = registrableDomain(host);
+        registrable.set(host, domain);
+      }
       const group = byDomain.get(domain);
       if (group === undefined) byDomain.set(domain, [cookie]);
       else group.push(cookie);
