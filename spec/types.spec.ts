@@ -22,7 +22,16 @@ import {
   type WebSocketHandler,
 } from '../src/index.js';
 import type { Subject } from 'rxjs';
-import { createClient, get, request, type Client, type ClientResponse } from '../src/client/index.js';
+import {
+  createClient,
+  get,
+  request,
+  type Client,
+  type ClientOptions,
+  type ClientResponse,
+  type EventSourceOptions,
+  type Timeouts,
+} from '../src/client/index.js';
 
 describe('public types', () => {
   it("never infers json()'s type from where its result goes", () => {
@@ -89,5 +98,13 @@ describe('public types', () => {
     expectTypeOf(get(createClient(), 'http://x')).toEqualTypeOf<Observable<ClientResponse>>();
     expectTypeOf<ClientResponse['body']>().toExtend<Observable<Uint8Array> & AsyncIterable<Uint8Array>>();
     expectTypeOf(request).parameter(0).toEqualTypeOf<Client>();
+  });
+
+  it('types the limits the clients hold against hostile servers', () => {
+    expectTypeOf<ClientOptions['maxCookies']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<ClientOptions['maxCookiesPerDomain']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<ClientOptions['maxCookieSize']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<Timeouts['total']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<EventSourceOptions['maxBackoff']>().toEqualTypeOf<number | undefined>();
   });
 });

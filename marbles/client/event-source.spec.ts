@@ -333,11 +333,87 @@ describe('eventSource in virtual time (a scripted server)', () => {
     });
   });
 
+  /** A stream that sets `retry: 0` and ends at once, without an event. */
+  const empty = (): Step[] => [opened(), { at: 11, data: 'retry: 0\n: nothing\n\n' }, { at: 12, complete: true }];
+
+  it('backs off exponentially from 1 s after three reconnections without an event', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ flush }) => {
+      const { server, client } = setUp(testScheduler, [...Array.from({ length: 9 }, empty), [opened()]]);
+      eventSource(client, url).subscribe();
+      flush();
+      // three at the server's pace (retry: 0), then waits of 1, 2, 4, 8, 16 and 32 s
+      expect(server.sent.map((s) => s.at)).to.deep.equal([0, 12, 24, 36, 1048, 3060, 7072, 15084, 31096, 63108]);
+    });
+  });
+
+  it('caps the backoff at maxBackoff, keeps a longer retry delay, and starts again at each event', () => {
+    const capped = scheduler();
+    capped.run(({ flush }) => {
+      const { server, client } = setUp(capped, [...Array.from({ length: 7 }, empty), [opened()]]);
+      eventSource(client, url, { maxBackoff: 3000 }).subscribe();
+      flush();
+      expect(server.sent.map((s) => s.at)).to.deep.equal([0, 12, 24, 36, 1048, 3060, 6072, 9084]);
+    });
+    const longer = scheduler();
+    longer.run(({ flush }) => {
+      const slow = (): Step[] => [opened(), { at: 12, complete: true }];
+      const { server, client } = setUp(longer, [...Array.from({ length: 5 }, slow), [opened()]]);
+      eventSource(client, url, { retry: 1500 }).subscribe();
+      flush();
+      expect(server.sent.map((s) => s.at)).to.deep.equal([0, 1512, 3024, 4536, 6048, 8060]);
+    });
+    const reset = scheduler();
+    reset.run(({ flush }) => {
+      const { server, client } = setUp(reset, [
+        ...Array.from({ length: 5 }, empty),
+        [opened(), { at: 20, data: 'data: at last\n\n' }, { at: 30, complete: true }],
+        ...Array.from({ length: 4 }, empty),
+        [opened()],
+      ]);
+      eventSource(client, url).subscribe();
+      flush();
+      const at = server.sent.map((s) => s.at);
+      expect(at.slice(0, 7)).to.deep.equal([0, 12, 24, 36, 1048, 3060, 3090]);
+      // the event resets the count: three reconnections at the server's pace again, then 1 s, 2 s
+      expect(at.slice(6).map((t, i, all) => (i === 0 ? 0 : t - all[i - 1]!))).to.deep.equal([0, 12, 12, 1012, 2012]);
+    });
+  });
+
+  it('reconnects at the retry delay with maxBackoff: 0, as the HTML standard alone asks', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ flush }) => {
+      const { server, client } = setUp(testScheduler, [...Array.from({ length: 6 }, empty), [opened()]]);
+      eventSource(client, url, { maxBackoff: 0 }).subscribe();
+      flush();
+      expect(server.sent.map((s) => s.at)).to.deep.equal([0, 12, 24, 36, 48, 60, 72]);
+    });
+  });
+
+  it('backs off after network failures too, and counts streams without an event toward maxReconnects', () => {
+    const failing = scheduler();
+    failing.run(({ flush }) => {
+      const { server, client } = setUp(failing, [...Array.from({ length: 6 }, () => [reset(5)]), [opened()]]);
+      eventSource(client, url, { retry: 10 }).subscribe();
+      flush();
+      expect(server.sent.map((s) => s.at)).to.deep.equal([0, 15, 30, 45, 1050, 3055, 7060]);
+    });
+    const giving = scheduler();
+    giving.run(({ expectObservable, flush }) => {
+      const { server, client } = setUp(giving, [...Array.from({ length: 3 }, empty), [opened()]]);
+      expectObservable(compact(eventSource(client, url, { maxReconnects: 2 }))).toBe('36ms |');
+      flush();
+      expect(server.sent).to.have.length(3);
+    });
+  });
+
   it('throws an InvalidOptionError naming the option at call time', () => {
     const client = createClient({ dispatcher: new ScriptedServer(scheduler(), []) as unknown as Dispatcher });
     const cases: [() => unknown, string][] = [
       [() => eventSource(client, url, { retry: -1 }), 'retry'],
       [() => eventSource(client, url, { maxReconnects: -1 }), 'maxReconnects'],
+      [() => eventSource(client, url, { maxBackoff: -1 }), 'maxBackoff'],
+      [() => eventSource(client, url, { maxBackoff: 1.5 }), 'maxBackoff'],
       [() => eventSource(client, url, { lastEventId: 'a\nb' }), 'lastEventId'],
       [() => eventSource(client, url, { maxEventSize: 0 }), 'maxEventSize'],
       [() => eventSource(client, url, { scheduler: {} as EventSourceOptions['scheduler'] }), 'scheduler'],

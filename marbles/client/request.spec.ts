@@ -9,6 +9,7 @@ import { scheduler } from '../helpers.js';
 /** What a scripted exchange does, at which virtual millisecond. */
 type Step =
   | { at: number; connect: true }
+  | { at: number; sent: true }
   | { at: number; headers: number; fields?: Record<string, string> }
   | { at: number; data: string }
   | { at: number; complete: true }
@@ -31,6 +32,7 @@ class ScriptedDispatcher {
     this.sent.push(options);
     const legacy = handler as unknown as {
       onConnect(abort: (reason: Error) => void): void;
+      onRequestSent(): void;
       onHeaders(status: number, raw: Buffer[], resume: () => void, text: string): boolean;
       onData(chunk: Buffer): boolean;
       onComplete(trailers: Buffer[]): void;
@@ -53,6 +55,7 @@ class ScriptedDispatcher {
         asyncScheduler.schedule(() => {
           if (over) return;
           if ('connect' in step) legacy.onConnect(abort);
+          else if ('sent' in step) legacy.onRequestSent();
           else if ('headers' in step) {
             const raw = Object.entries(step.fields ?? {}).flatMap(([name, value]) => [
               Buffer.from(name),
@@ -268,6 +271,94 @@ describe('client requests in virtual time (a scripted dispatcher)', () => {
       });
       flush();
       expect(dispatcher.aborts.map((a) => a.at)).to.deep.equal([15]);
+    });
+  });
+
+  it('bounds the time from the request to its final head with timeout.headers, whatever 1xx answers arrive', () => {
+    const interim = (from: number, to: number): Step[] =>
+      Array.from({ length: (to - from) / 10 + 1 }, (_, i) => ({ at: from + i * 10, headers: 102 }));
+    const sent = scheduler();
+    sent.run(({ expectObservable, flush }) => {
+      const { dispatcher, client } = clientFor(sent, [
+        { at: 0, connect: true },
+        { at: 5, sent: true },
+        ...interim(10, 200),
+        { at: 210, headers: 200 },
+      ]);
+      expectObservable(outcome(get(client, url, { timeout: { headers: 30 } }))).toBe('35ms (t|)', {
+        t: 'TimeoutError headers',
+      });
+      flush();
+      expect(dispatcher.aborts.map((a) => [a.at, described(a.reason)])).to.deep.equal([[35, 'TimeoutError headers']]);
+    });
+    // A dispatcher that does not say when the request was written: counted from the first 1xx.
+    const unsent = scheduler();
+    unsent.run(({ expectObservable }) => {
+      const { client } = clientFor(unsent, [{ at: 0, connect: true }, ...interim(10, 200)]);
+      expectObservable(outcome(get(client, url, { timeout: { headers: 30 } }))).toBe('40ms (t|)', {
+        t: 'TimeoutError headers',
+      });
+    });
+    const answered = scheduler();
+    answered.run(({ expectObservable }) => {
+      const { client } = clientFor(answered, [
+        { at: 0, connect: true },
+        { at: 5, sent: true },
+        ...interim(10, 20),
+        { at: 30, headers: 200 },
+        { at: 100, complete: true },
+      ]);
+      expectObservable(outcome(get(client, url, { timeout: { headers: 30 } }))).toBe('30ms (a|)', { a: 200 });
+    });
+  });
+
+  /** A response whose body trickles a byte a second for two minutes. */
+  const trickle = (): Step[] => [
+    ...ok(10),
+    ...Array.from({ length: 120 }, (_, i): Step => ({ at: 20 + i * 1000, data: 'x' })),
+  ];
+
+  it('gives a body read whole a total deadline of 60 s by default, and leaves a streamed one to its reader', () => {
+    const whole = scheduler();
+    whole.run(({ expectObservable, flush }) => {
+      const { dispatcher, client } = clientFor(whole, trickle());
+      expectObservable(outcome(get(client, url, { as: 'text' }))).toBe('60000ms (t|)', { t: 'TimeoutError total' });
+      flush();
+      expect(dispatcher.aborts.map((a) => [a.at, described(a.reason)])).to.deep.equal([[60_000, 'TimeoutError total']]);
+    });
+    const streamed = scheduler();
+    streamed.run(({ expectObservable, flush }) => {
+      const { dispatcher, client } = clientFor(streamed, trickle());
+      expectObservable(chunksOf(get(client, url)), '^ 90000ms !').toBe(`20ms x${' 999ms x'.repeat(89)}`, {
+        x: 'x',
+      });
+      flush();
+      expect(dispatcher.aborts.map((a) => a.at)).to.deep.equal([90_001]);
+    });
+  });
+
+  it('replaces the default deadline of a body read whole with a total given, 0 (off) included', () => {
+    for (const [timeout, expected] of [
+      [{ total: 0 }, ''],
+      [2000, '2000ms (t|)'],
+      [{ total: 70_000 }, '70000ms (t|)'],
+    ] as const) {
+      const testScheduler = scheduler();
+      testScheduler.run(({ expectObservable }) => {
+        const { client } = clientFor(testScheduler, trickle());
+        expectObservable(outcome(get(client, url, { as: 'text', timeout })), '^ 100000ms !').toBe(expected, {
+          t: 'TimeoutError total',
+        });
+      });
+    }
+    const fromClient = scheduler();
+    fromClient.run(({ expectObservable }) => {
+      const client = createClient({
+        dispatcher: new ScriptedDispatcher(fromClient, trickle()) as unknown as Dispatcher,
+        cookies: false,
+        timeout: { total: 0 },
+      });
+      expectObservable(outcome(get(client, url, { as: 'bytes' })), '^ 100000ms !').toBe('');
     });
   });
 

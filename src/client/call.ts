@@ -1,3 +1,4 @@
+import { HeaderRecord } from '../internal/headers.js';
 import type { ChunkSink, ChunkSource } from './source.js';
 
 /** Response headers: lower-case names, a repeated header as an array. */
@@ -7,10 +8,14 @@ export type ResponseHeaders = Record<string, string | string[] | undefined>;
 export interface CallOwner {
   /** A connection has been assigned and the request is being written. */
   connected(): void;
+  /** The whole request, body included, has been written. */
+  sent(call: Call): void;
+  /** An interim (1xx) response came; the final one is still to come. */
+  informational(call: Call): void;
   /** The response's headers have arrived; its body is the call (a {@link ChunkSource}). */
   response(call: Call, status: number, headers: ResponseHeaders): void;
-  /** The call failed before a response came. */
-  failed(cause: unknown): void;
+  /** The call failed before a response came; `connected` says whether a connection had taken it. */
+  failed(cause: unknown, connected: boolean): void;
   /** The call is over (ended, or failed or aborted with `failure`): stop its timers. */
   settled(call: Call, failure?: unknown): void;
 }
@@ -80,8 +85,15 @@ export class Call implements ChunkSource {
     this.owner.connected();
   }
 
+  onRequestSent(): void {
+    this.owner.sent(this);
+  }
+
   onHeaders(status: number, raw: (Buffer | string | string[])[], resume: () => void): boolean {
-    if (status < 200) return true; // 1xx: the real response follows
+    if (status < 200) {
+      this.owner.informational(this); // the real response follows
+      return true;
+    }
     this.state = State.Body;
     this.resumeSocket = resume;
     try {
@@ -122,7 +134,7 @@ export class Call implements ChunkSource {
     this.failure = cause;
     this.queue = undefined;
     this.owner.settled(this, cause ?? new Error('the response failed'));
-    if (before) this.owner.failed(cause);
+    if (before) this.owner.failed(cause, this.abortConnection !== undefined);
     else this.sink?.error(cause);
     this.sink = undefined;
   }
@@ -193,18 +205,20 @@ export class Call implements ChunkSource {
   }
 }
 
-/** undici's raw header list as an object: lower-case names, repeats gathered into arrays. */
+/**
+ * undici's raw header list as an object: lower-case names, repeats gathered into arrays. It has
+ * no `Object.prototype` behind it, so a name the server did not send (`constructor`, say) reads
+ * as undefined, and `__proto__` is a header like any other.
+ */
 export function parseHeaders(raw: readonly (Buffer | string | string[])[]): ResponseHeaders {
-  const headers: ResponseHeaders = {};
+  const headers = new HeaderRecord() as unknown as ResponseHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString().toLowerCase();
     const given = raw[i + 1]!;
     const value = Array.isArray(given) ? given.map(String) : given.toString('latin1');
-    const known = Object.hasOwn(headers, name) ? headers[name] : undefined;
-    if (known === undefined) {
-      if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
-      else headers[name] = value;
-    } else headers[name] = [...(Array.isArray(known) ? known : [known]), ...(Array.isArray(value) ? value : [value])];
+    const known = headers[name];
+    if (known === undefined) headers[name] = value;
+    else headers[name] = [...(Array.isArray(known) ? known : [known]), ...(Array.isArray(value) ? value : [value])];
   }
   return headers;
 }

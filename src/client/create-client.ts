@@ -1,10 +1,10 @@
 import { describe, InvalidOptionError } from '../internal/errors.js';
-import { checkKnownOptions, integerOption, limitOption } from '../internal/validate.js';
-import { Cookies, CookieJar } from './cookies.js';
+import { booleanOption, checkKnownOptions, integerOption, limitOption } from '../internal/validate.js';
+import { type CookieLimits, Cookies, CookieJar } from './cookies.js';
 import type { Dispatcher } from 'undici';
 import { pool } from './transport.js';
 import { addHeaders } from './prepare.js';
-import { HeaderRecord } from '../internal/headers.js';
+import { HeaderRecord, headerNameProblem } from '../internal/headers.js';
 import type { ClientOptions, Timeouts } from './types.js';
 
 /** Where the request functions find a client's settings. */
@@ -20,7 +20,8 @@ export interface ClientConfig {
   timedConnect: boolean;
   baseUrl: URL | undefined;
   headers: Record<string, string | string[]>;
-  timeouts: Required<Omit<Timeouts, 'total'>> & { total: number };
+  /** `total` is undefined when not given: then off for streamed bodies, {@link wholeReadDeadline} for `as` reads. */
+  timeouts: Required<Omit<Timeouts, 'total'>> & { total: number | undefined };
   maxResponseSize: number;
   cookies: Cookies | undefined;
   maxRedirects: number;
@@ -44,6 +45,9 @@ const optionNames = [
   'timeout',
   'maxResponseSize',
   'cookies',
+  'maxCookies',
+  'maxCookiesPerDomain',
+  'maxCookieSize',
   'followRedirects',
   'sensitiveHeaders',
   'decompress',
@@ -73,14 +77,17 @@ export function resolveTimeouts(
     connect: integerOption(o, 'connect', defaults.connect, 1, max),
     headers: integerOption(o, 'headers', defaults.headers, 0, max),
     body: integerOption(o, 'body', defaults.body, 0, max),
-    total: integerOption(o, 'total', defaults.total, 0, max),
+    total: o.total === undefined ? defaults.total : integerOption(o, 'total', 0, 0, max),
   };
 }
 
-function cookieJar(value: ClientOptions['cookies']): Cookies | undefined {
-  if (value === undefined || value === true) return new Cookies(new CookieJar(), true);
+/** The total deadline of a request whose body is read whole (`as`) when none is given. */
+export const wholeReadDeadline = 60_000;
+
+function cookieJar(value: ClientOptions['cookies'], limits: CookieLimits): Cookies | undefined {
+  if (value === undefined || value === true) return new Cookies(new CookieJar(), limits, true);
   if (value === false) return undefined;
-  if (value instanceof CookieJar) return new Cookies(value);
+  if (value instanceof CookieJar) return new Cookies(value, limits);
   throw new InvalidOptionError('cookies', 'true, false or a tough-cookie CookieJar');
 }
 
@@ -154,17 +161,23 @@ export function createClient(options: ClientOptions = {}): Client {
   }
   const timeouts = resolveTimeouts(
     options.timeout,
-    { connect: 10_000, headers: 30_000, body: 30_000, total: 0 },
+    { connect: 10_000, headers: 30_000, body: 30_000, total: undefined },
     'timeout',
   );
   const { proxy } = options;
   if (proxy !== undefined && proxy !== 'env') {
+    let protocol: string;
     try {
-      new URL(proxy);
+      protocol = new URL(proxy).protocol;
     } catch {
-      throw new InvalidOptionError('proxy', `a proxy URL or 'env', got ${describe(proxy)}`);
+      throw new InvalidOptionError('proxy', `an http: or https: proxy URL, or 'env', got ${describe(proxy)}`);
     }
+    if (protocol !== 'http:' && protocol !== 'https:')
+      throw new InvalidOptionError('proxy', `an http: or https: proxy URL, or 'env', got a ${protocol} URL`);
   }
+  const allowH2 = booleanOption(o, 'allowH2', false);
+  const rejectUnauthorized = booleanOption(o, 'rejectUnauthorized', true);
+  const ca = caOption(options.ca);
   const given = options.dispatcher;
   if (given !== undefined) {
     if (typeof (given as Partial<Dispatcher> | null)?.dispatch !== 'function')
@@ -176,18 +189,29 @@ export function createClient(options: ClientOptions = {}): Client {
     if (clash !== undefined)
       throw new InvalidOptionError(clash, 'not with a dispatcher: set it on the dispatcher you give');
   }
-  const dispatcher =
-    given ??
-    pool({
-      connections: integerOption(o, 'connections', 32, 1),
-      allowH2: options.allowH2 ?? false,
-      proxy,
-      connectTimeout: timeouts.connect,
-      ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
-      rejectUnauthorized: options.rejectUnauthorized ?? true,
-    });
+  const connections = integerOption(o, 'connections', 32, 1);
+  const decompress = booleanOption(o, 'decompress', true);
+  const sensitiveHeaders = sensitiveHeadersOption(options.sensitiveHeaders);
   const headers = new HeaderRecord() as unknown as Record<string, string | string[]>;
   if (options.headers !== undefined) addHeaders(headers, options.headers, 'headers');
+  // RFC 6265 section 6.1's minimums: what a server can count on, and no more.
+  const cookies = cookieJar(options.cookies, {
+    total: limitOption(o, 'maxCookies', 3000),
+    perDomain: limitOption(o, 'maxCookiesPerDomain', 50),
+    size: limitOption(o, 'maxCookieSize', 4096),
+  });
+  const maxResponseSize = limitOption(o, 'maxResponseSize', 10 * 1024 * 1024);
+  const maxRedirects = redirectHops(options.followRedirects, 'followRedirects');
+  let dispatcher = given;
+  if (dispatcher === undefined) {
+    try {
+      dispatcher = pool({ connections, allowH2, proxy, connectTimeout: timeouts.connect, ca, rejectUnauthorized });
+    } catch (error) {
+      // Everything else was checked above; what undici can still refuse is a proxy from the environment.
+      if (proxy === undefined) throw error;
+      throw new InvalidOptionError('proxy', `a proxy undici can use (${(error as Error).message})`);
+    }
+  }
   return new Client({
     dispatcher,
     ownsDispatcher: given === undefined,
@@ -195,16 +219,36 @@ export function createClient(options: ClientOptions = {}): Client {
     baseUrl,
     headers,
     timeouts,
-    maxResponseSize: limitOption(o, 'maxResponseSize', 10 * 1024 * 1024),
-    cookies: cookieJar(options.cookies),
-    maxRedirects: redirectHops(options.followRedirects, 'followRedirects'),
-    decompress: options.decompress ?? true,
-    sensitiveHeaders: new Set([
-      'authorization',
-      'cookie',
-      'proxy-authorization',
-      'host',
-      ...(options.sensitiveHeaders ?? []).map((name) => name.toLowerCase()),
-    ]),
+    maxResponseSize,
+    cookies,
+    maxRedirects,
+    decompress,
+    sensitiveHeaders,
   });
+}
+
+/** The `ca` option: PEM as a string or bytes, or a list of them. */
+function caOption(value: unknown): string | Buffer | (string | Buffer)[] | undefined {
+  if (value === undefined) return undefined;
+  const one = (item: unknown): item is string | Buffer => typeof item === 'string' || Buffer.isBuffer(item);
+  if (one(value)) return value;
+  if (Array.isArray(value) && value.every(one)) return [...value];
+  throw new InvalidOptionError(
+    'ca',
+    `PEM certificates as a string, a Buffer or an array of them, got ${describe(value)}`,
+  );
+}
+
+/** Lower-case names never sent to another origin: the credentials' own, and those the user lists. */
+function sensitiveHeadersOption(value: unknown): ReadonlySet<string> {
+  const names = new Set(['authorization', 'cookie', 'proxy-authorization', 'host']);
+  if (value === undefined) return names;
+  if (!Array.isArray(value))
+    throw new InvalidOptionError('sensitiveHeaders', `an array of header names, got ${describe(value)}`);
+  for (const name of value as unknown[]) {
+    if (typeof name !== 'string' || headerNameProblem(name) !== undefined)
+      throw new InvalidOptionError('sensitiveHeaders', `an array of header names, got ${describe(name)} in it`);
+    names.add(name.toLowerCase());
+  }
+  return names;
 }

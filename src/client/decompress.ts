@@ -1,5 +1,6 @@
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import type { Transform } from 'node:stream';
+import { DeflateDecoder } from './deflate-decoder.js';
 import type { ChunkSink, ChunkSource } from './source.js';
 
 /** The most content codings undone for one response (undici's limit, after CVE-2026-22036). */
@@ -8,18 +9,19 @@ export const maxEncodings = 5;
 /** What `accept-encoding` offers when decompression is on. */
 export const acceptEncoding = 'gzip, deflate, br';
 
-const decoders: Record<string, () => Transform> = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-};
+/** The codings undone, by name: a Map, so a coding named like an Object member (`constructor`) is just unknown. */
+const decoders = new Map<string, () => Transform>([
+  ['gzip', createGunzip],
+  ['x-gzip', createGunzip],
+  ['deflate', () => new DeflateDecoder()],
+  ['br', createBrotliDecompress],
+]);
 
 /**
  * The body with its content codings undone, last applied first, streaming and with
  * backpressure. No coding, or one this client does not know, leaves the body as sent; more than
- * {@link maxEncodings} is an error. Limits on body size (`maxResponseSize`) then count decoded
- * bytes.
+ * {@link maxEncodings} is an error; a body of no bytes stays empty. Limits on body size
+ * (`maxResponseSize`) then count decoded bytes.
  */
 export function decompressed(body: ChunkSource, contentEncoding: string | string[] | undefined): ChunkSource {
   if (contentEncoding === undefined) return body;
@@ -34,10 +36,10 @@ export function decompressed(body: ChunkSource, contentEncoding: string | string
       new Error(`the response has ${codings.length} content codings; at most ${maxEncodings} are undone`),
     );
   }
-  if (!codings.every((c) => c in decoders)) return body;
+  if (!codings.every((c) => decoders.has(c))) return body;
   return new Decoded(
     body,
-    codings.reverse().map((c) => decoders[c]!()),
+    codings.reverse().map((c) => decoders.get(c)!()),
   );
 }
 
@@ -91,9 +93,22 @@ class Decoded implements ChunkSource {
       this.done = true;
       sink.end();
     });
+    let empty = true;
     this.body.claim({
-      data: (chunk) => first.write(chunk),
-      end: () => first.end(),
+      data: (chunk) => {
+        empty = false;
+        return first.write(chunk);
+      },
+      end: () => {
+        if (!empty) {
+          first.end();
+          return;
+        }
+        // No bytes at all: nothing was encoded, so there is nothing to undo (fetch agrees).
+        this.done = true;
+        for (const stage of this.stages) stage.destroy();
+        sink.end();
+      },
       error: fail,
     });
   }

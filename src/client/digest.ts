@@ -14,26 +14,38 @@ export function digestChallenge(header: string | string[] | undefined): DigestCh
   for (const value of Array.isArray(header) ? header : header === undefined ? [] : [header]) {
     const match = /^\s*Digest\s+(.*)$/i.exec(value);
     if (match === null) continue;
-    const params: Record<string, string> = {};
+    // A Map: parameter names come from the server, and `__proto__` or `constructor` is just a name.
+    const params = new Map<string, string>();
     for (const [, name, quoted, bare] of match[1]!.matchAll(
       /([a-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/gi,
     )) {
-      params[name!.toLowerCase()] = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : bare!;
+      params.set(name!.toLowerCase(), quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : bare!);
     }
-    if (params.realm === undefined || params.nonce === undefined) continue;
-    const qops = params.qop?.split(',').map((q) => q.trim().toLowerCase());
+    const realm = params.get('realm');
+    const nonce = params.get('nonce');
+    if (realm === undefined || nonce === undefined) continue;
+    const qops = params
+      .get('qop')
+      ?.split(',')
+      .map((q) => q.trim().toLowerCase());
     return {
-      realm: params.realm,
-      nonce: params.nonce,
+      realm,
+      nonce,
       qop: qops === undefined ? undefined : qops.includes('auth') ? 'auth' : undefined,
-      opaque: params.opaque,
-      algorithm: params.algorithm ?? 'MD5',
+      opaque: params.get('opaque'),
+      algorithm: params.get('algorithm') ?? 'MD5',
     };
   }
   return undefined;
 }
 
-const hashes: Record<string, string> = { MD5: 'md5', 'MD5-SESS': 'md5', 'SHA-256': 'sha256', 'SHA-256-SESS': 'sha256' };
+/** node's hash for each algorithm a challenge may name (a Map: the name comes from the server). */
+const hashes = new Map([
+  ['MD5', 'md5'],
+  ['MD5-SESS', 'md5'],
+  ['SHA-256', 'sha256'],
+  ['SHA-256-SESS', 'sha256'],
+]);
 
 /**
  * The `Authorization` header answering a Digest challenge (RFC 7616; MD5 and SHA-256, with or
@@ -47,7 +59,7 @@ export function digestAuthorization(
   cnonce = randomBytes(8).toString('hex'),
 ): string | undefined {
   const algorithm = challenge.algorithm.toUpperCase();
-  const hash = hashes[algorithm];
+  const hash = hashes.get(algorithm);
   if (hash === undefined) return undefined;
   const h = (text: string): string => createHash(hash).update(text).digest('hex');
   const [user, password] = credentials;

@@ -8,6 +8,7 @@ import {
   retry,
   type SchedulerLike,
   switchMap,
+  tap,
   throwError,
   timer,
 } from 'rxjs';
@@ -38,12 +39,21 @@ export interface EventSourceOptions extends Pick<
    */
   retry?: number;
   /**
-   * Reconnections in a row that may fail to open a stream (a 200 `text/event-stream` answer)
-   * before giving up: the Observable then errors with the last error, or completes if the last
-   * stream ended cleanly. The count starts again at each stream that opens.
+   * Reconnections in a row that may bring no event (the connection failed, or the stream ended
+   * before one) before giving up: the Observable then errors with the last error, or completes if
+   * the last stream ended cleanly. The count starts again at each event, not at each stream that
+   * opens: a server answering 200 and closing at once must not reconnect it forever.
    * @default Infinity
    */
   maxReconnects?: number;
+  /**
+   * The longest wait between reconnections while backing off. The first three reconnections
+   * since the last event (or the start) wait the retry delay; while no event comes, each later
+   * one waits at least 1 s, then 2 s, 4 s, … up to this (or the retry delay, when longer), as the
+   * HTML standard suggests for a server that keeps failing. 0 turns the backoff off.
+   * @default 60000
+   */
+  maxBackoff?: number;
   /**
    * The last event id to resume from: sent as `Last-Event-ID` on the first request too.
    * @default ''
@@ -73,12 +83,28 @@ const optionNames = [
   'signal',
   'retry',
   'maxReconnects',
+  'maxBackoff',
   'lastEventId',
   'maxEventSize',
   'scheduler',
 ];
 const requestOptionNames = optionNames.slice(0, 8);
 const maxDelay = 2 ** 31 - 1;
+
+/** Reconnections since the last event that wait only the retry delay, before backing off. */
+const quietBeforeBackoff = 3;
+/** The first wait once backing off, doubled at each further reconnection without an event. */
+const firstBackoff = 1000;
+
+/**
+ * The wait before the `quiet`-th reconnection since the last event: the retry delay for the first
+ * few (a server restarting is back at once), then at least 1 s, 2 s, 4 s, … up to `maxBackoff`,
+ * so a server that answers `retry: 0` and closes at once cannot make the client hammer it.
+ */
+function reconnectDelay(delay: number, quiet: number, maxBackoff: number): number {
+  if (quiet <= quietBeforeBackoff) return delay;
+  return Math.max(delay, Math.min(maxBackoff, firstBackoff * 2 ** (quiet - quietBeforeBackoff - 1)));
+}
 
 /**
  * Server-Sent Events over the client, as a browser's `EventSource` reads them: a cold Observable
@@ -88,7 +114,9 @@ const maxDelay = 2 ** 31 - 1;
  * delay (or the server's `retry:`), sending the last event id as `Last-Event-ID`. A 204 answer
  * completes it (the server says stop); any other status but 200, or a content type other than
  * `text/event-stream`, errors with `EventSourceResponseError` and does not reconnect.
- * Unsubscribing aborts the request or closes the stream.
+ * Unsubscribing aborts the request or closes the stream. When connections keep bringing no
+ * event, reconnections back off (see `maxBackoff`), so a server answering `retry: 0` and
+ * closing at once cannot make the client hammer it.
  *
  * It uses the client's pool, default headers, cookies, redirects and timeouts. The body timeout
  * (30 s by default) also finds out a dead connection, which is then reconnected: keep it above
@@ -120,6 +148,7 @@ export function eventSource(
   const o = options as Record<string, unknown>;
   const initialDelay = integerOption(o, 'retry', 3000, 0, maxDelay);
   const maxReconnects = o.maxReconnects === Infinity ? Infinity : integerOption(o, 'maxReconnects', Infinity, 0);
+  const maxBackoff = integerOption(o, 'maxBackoff', 60_000, 0, maxDelay);
   const initialId = eventIdOption(o);
   const maxEventSize = limitOption(o, 'maxEventSize', 4 * 1024 * 1024);
   const scheduler = options.scheduler ?? asyncScheduler;
@@ -144,12 +173,17 @@ export function eventSource(
 
   return defer(() => {
     let delay = initialDelay;
-    let failures = 0;
+    /** Reconnections since the last event: they count toward maxReconnects and the backoff. */
+    let quiet = 0;
     let stopped = false;
     const parser = new EventStreamParser(initialId, maxEventSize, `the event stream of ${String(url)}`, (ms) => {
       delay = Math.min(ms, maxDelay);
     });
-    const again = (): boolean => !stopped && !isClosed(client) && ++failures <= maxReconnects;
+    /** The wait before the next connection, or undefined when there is to be none. */
+    const again = (): Observable<0> | undefined =>
+      stopped || isClosed(client) || ++quiet > maxReconnects
+        ? undefined
+        : timer(reconnectDelay(delay, quiet, maxBackoff), scheduler);
     return defer(() => {
       parser.reset();
       return connect(parser.lastEventId);
@@ -164,16 +198,18 @@ export function eventSource(
         if (res.status !== 200 || !isEventStream(contentType)) {
           return throwError(() => new EventSourceResponseError('GET', res.url, res.status, contentType));
         }
-        failures = 0;
-        return res.body.pipe(parseWith(parser));
+        return res.body.pipe(
+          parseWith(parser),
+          tap(() => (quiet = 0)),
+        );
       }),
       retry({
-        delay: (error: unknown) =>
-          (error instanceof NetworkError || error instanceof TimeoutError) && again()
-            ? timer(delay, scheduler)
-            : throwError(() => error),
+        delay: (error: unknown) => {
+          const wait = error instanceof NetworkError || error instanceof TimeoutError ? again() : undefined;
+          return wait ?? throwError(() => error);
+        },
       }),
-      repeat({ delay: () => (again() ? timer(delay, scheduler) : EMPTY) }),
+      repeat({ delay: () => again() ?? EMPTY }),
     );
   });
 }

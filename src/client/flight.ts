@@ -8,7 +8,7 @@ import { digestAuthorization, digestChallenge } from './digest.js';
 import type { Prepared } from './prepare.js';
 import { ProgressCounter } from './progress.js';
 import { responseBody } from './response-body.js';
-import type { ChunkSink, ChunkSource } from './source.js';
+import { type ChunkSink, type ChunkSource, emptyBody, hasNoContent } from './source.js';
 import { dispatch, failure, type Outgoing } from './transport.js';
 import type { ClientResponse } from './types.js';
 import { WholeBody } from './whole.js';
@@ -40,6 +40,10 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   private answeredChallenge = false;
   private total: Subscription | undefined;
   private connecting: Subscription | undefined;
+  /** When the current request was written (0: not yet, or not reported by the dispatcher). */
+  private sentAt = 0;
+  /** The headers deadline once an interim (1xx) response came: undici restarts its own at each one. */
+  private interim: Subscription | undefined;
   /** Timers and the signal are let go. */
   private stopped = false;
 
@@ -94,7 +98,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     if (this.stopped) return;
     this.stop();
     if (this.body !== undefined) {
-      this.call!.fail(error);
+      this.call?.fail(error);
       return;
     }
     this.call?.abort(error);
@@ -119,6 +123,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     this.stopped = true;
     this.total?.unsubscribe();
     this.connecting?.unsubscribe();
+    this.interim?.unsubscribe();
     this.request.signal?.removeEventListener('abort', this);
   }
 
@@ -138,6 +143,9 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     }
     const call = new Call(this);
     this.call = call;
+    this.sentAt = 0;
+    this.interim?.unsubscribe();
+    this.interim = undefined;
     if (this.request.timedConnect) {
       const { connect } = this.request.timeouts;
       this.connecting?.unsubscribe();
@@ -155,10 +163,24 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     this.connecting = undefined;
   }
 
-  failed(cause: unknown): void {
+  sent(call: Call): void {
+    if (call === this.call) this.sentAt = asyncScheduler.now();
+  }
+
+  informational(call: Call): void {
+    const { headers } = this.request.timeouts;
+    if (call !== this.call || this.interim !== undefined || this.stopped || headers === 0) return;
+    const waited = this.sentAt === 0 ? 0 : asyncScheduler.now() - this.sentAt;
+    this.interim = asyncScheduler.schedule(
+      () => this.interrupt(new TimeoutError(this.request.outgoing.method, this.request.where, 'headers', headers)),
+      Math.max(0, headers - waited),
+    );
+  }
+
+  failed(cause: unknown, connected: boolean): void {
     if (this.subscriber.closed) return;
     this.stop();
-    this.fail(this.failure(cause));
+    this.fail(this.failure(cause, connected));
   }
 
   settled(call: Call, failure?: unknown): void {
@@ -174,10 +196,20 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   }
 
   response(call: Call, status: number, headers: ResponseHeaders): void {
+    this.interim?.unsubscribe();
+    this.interim = undefined;
     const { config, hops, digest } = this.request;
     const outgoing = this.outgoing;
     config.cookies?.store(outgoing.url, headers['set-cookie']);
-    if (status === 401 && digest !== undefined && !this.answeredChallenge && replayable(outgoing.body)) {
+    // Digest credentials answer only the origin the user named: any other origin a redirect
+    // reaches could collect the response and crack the password offline.
+    if (
+      status === 401 &&
+      digest !== undefined &&
+      !this.answeredChallenge &&
+      outgoing.url.origin === this.request.outgoing.url.origin &&
+      replayable(outgoing.body)
+    ) {
       const challenge = digestChallenge(headers['www-authenticate']);
       const authorization =
         challenge &&
@@ -263,12 +295,23 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   /** Hands the response on: its body streamed, or read whole first. */
   private deliver(call: Call, status: number, headers: ResponseHeaders): void {
     const { config, as, progress } = this.request;
-    const body = config.decompress ? decompressed(call, headers['content-encoding']) : call;
+    const empty = hasNoContent(this.outgoing.method, status);
+    let body: ChunkSource;
+    if (empty) {
+      // Nothing follows the head, whatever it declares; the connection finishes (or fails) unheard.
+      body = emptyBody;
+      this.call = undefined;
+      call.discard();
+    } else body = config.decompress ? decompressed(call, headers['content-encoding']) : call;
     this.body = body;
     if (channels.clientRequestHeaders.hasSubscribers) {
       channels.clientRequestHeaders.publish({ request: this.info(), status, headers });
     }
-    const counted = progress === undefined ? undefined : downloadCounter(progress, headers['content-length']);
+    if (empty && as === 'stream') {
+      this.stop();
+      if (channels.clientRequestEnd.hasSubscribers) channels.clientRequestEnd.publish({ request: this.info() });
+    }
+    const counted = progress === undefined || empty ? undefined : downloadCounter(progress, headers['content-length']);
     if (as === 'stream') {
       const reading = { failure: (cause: unknown) => this.failure(cause), counted };
       const response = { status, url: this.outgoing.url.href, headers, body: responseBody(body, reading) };
@@ -277,7 +320,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
       return;
     }
     const whole = new WholeBody(as, config.maxResponseSize, this.request.outgoing.method, this.request.where);
-    const early = whole.declared(headers['content-length']);
+    const early = empty ? undefined : whole.declared(headers['content-length']);
     if (early !== undefined) {
       body.abort();
       this.fatal(early);
@@ -323,10 +366,10 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   }
 
   /** What a failure of the exchange is raised as. */
-  private failure(cause: unknown): Error {
+  private failure(cause: unknown, connected = true): Error {
     if (cause instanceof RxjetError) return cause;
     const { method } = this.request.outgoing;
-    return failure(cause, method, this.request.where, this.request.timeouts);
+    return failure(cause, method, this.request.where, this.request.timeouts, connected);
   }
 }
 

@@ -5,7 +5,14 @@ import { describe, InvalidOptionError } from '../internal/errors.js';
 import { HeaderRecord, headerNameProblem, headerValueProblem } from '../internal/headers.js';
 import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, choiceOption } from '../internal/validate.js';
-import { type Client, type ClientConfig, kClient, redirectHops, resolveTimeouts } from './create-client.js';
+import {
+  type Client,
+  type ClientConfig,
+  kClient,
+  redirectHops,
+  resolveTimeouts,
+  wholeReadDeadline,
+} from './create-client.js';
 import { acceptEncoding } from './decompress.js';
 import { countedUpload, ProgressCounter, type ProgressTarget } from './progress.js';
 import { isFormData, multipartBody, type Outgoing } from './transport.js';
@@ -18,7 +25,8 @@ export interface Prepared {
   /** The URL as first asked for, for errors. */
   where: string;
   as: BodyAs;
-  timeouts: ClientConfig['timeouts'];
+  /** The timeouts, `total` worked out: 0 (off) when none was given for a streamed body. */
+  timeouts: ClientConfig['timeouts'] & { total: number };
   /** Time the wait for a connection ourselves (undici times only the connecting, per pool). */
   timedConnect: boolean;
   /** Redirects to follow. */
@@ -88,10 +96,16 @@ export function prepare(
   for (const name in config.headers) headers[name] = config.headers[name]!;
   if (options.headers !== undefined) addHeaders(headers, options.headers, 'headers');
   if (options.basicAuth !== undefined) {
-    const [user, password] = options.basicAuth;
+    const [user, password] = credentialsOption(options.basicAuth, 'basicAuth');
+    if (user.includes(':')) throw new InvalidOptionError('basicAuth', 'a user name without ":" (RFC 7617)');
     headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   }
-  if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`;
+  if (options.bearer !== undefined) {
+    const { bearer } = options;
+    if (typeof bearer !== 'string' || bearer === '' || headerValueProblem(bearer) !== undefined)
+      throw new InvalidOptionError('bearer', 'a token that can be sent in a header (no CR, LF or NUL)');
+    headers.authorization = `Bearer ${bearer}`;
+  }
   if (config.decompress) headers['accept-encoding'] ??= acceptEncoding;
 
   const bodies =
@@ -145,27 +159,45 @@ export function prepare(
       `at most the client's connect timeout (${config.timeouts.connect} ms); set a longer one on createClient`,
     );
   }
+  const as = choiceOption(
+    options as unknown as Record<string, unknown>,
+    'as',
+    ['stream', 'text', 'json', 'bytes'],
+    'stream',
+  );
   return {
     config,
     outgoing: { method, url, headers, body, headersTimeout: timeouts.headers, bodyTimeout: timeouts.body },
     where: url.href,
-    as: choiceOption(
-      options as unknown as Record<string, unknown>,
-      'as',
-      ['stream', 'text', 'json', 'bytes'],
-      'stream',
-    ),
-    timeouts,
+    as,
+    // A body read whole always has a deadline unless one is given (0 included): the idle body
+    // timeout alone lets a server that sends a byte now and then hold the request forever.
+    timeouts: { ...timeouts, total: timeouts.total ?? (as === 'stream' ? 0 : wholeReadDeadline) },
     timedConnect: config.timedConnect || connect !== undefined,
     hops:
       options.followRedirects === undefined
         ? config.maxRedirects
         : redirectHops(options.followRedirects, 'followRedirects'),
-    digest: options.digestAuth,
+    digest: options.digestAuth === undefined ? undefined : credentialsOption(options.digestAuth, 'digestAuth'),
     signal: options.signal,
     progress: options.progress,
   };
 }
+
+/** A `[user, password]` pair of strings without control characters (RFC 7617, RFC 7616). */
+function credentialsOption(value: unknown, name: string): readonly [string, string] {
+  if (
+    !Array.isArray(value) ||
+    value.length !== 2 ||
+    !value.every((part): part is string => typeof part === 'string' && !controlCharacter.test(part))
+  ) {
+    throw new InvalidOptionError(name, `[user, password], two strings without control characters`);
+  }
+  return value as unknown as readonly [string, string];
+}
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: RFC 7617 forbids them
+const controlCharacter = /[\x00-\x1f\x7f]/;
 
 function isReadable(body: unknown): body is Readable {
   return body instanceof Readable;

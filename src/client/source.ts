@@ -24,6 +24,23 @@ export interface ChunkSource {
   discard(): void;
 }
 
+/**
+ * True for a response that never has content, whatever its headers say (RFC 9112 section 6.3):
+ * the answer to a HEAD, a 204 or a 304. Its Content-Length and Content-Encoding describe the
+ * representation it stands for, so neither decoding nor size limits apply to it.
+ */
+export function hasNoContent(method: string, status: number): boolean {
+  return status === 204 || status === 304 || method === 'HEAD';
+}
+
+/** The body of a response that has no content: it ends as soon as it is claimed. */
+export const emptyBody: ChunkSource = {
+  claim: (sink) => sink.end(),
+  resume: () => undefined,
+  abort: () => undefined,
+  discard: () => undefined,
+};
+
 /** What reading a source does at the edges. */
 export interface ReadOptions {
   /** Turns what the source failed with into the error to raise. */

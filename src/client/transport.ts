@@ -92,12 +92,18 @@ export function dispatch(dispatcher: Dispatcher, outgoing: Outgoing, call: Call)
   );
 }
 
-/** Turns what undici failed with into a typed error for `method url`. */
+/**
+ * Turns what undici failed with into a typed error for `method url`. `connected` says whether a
+ * connection had taken the request: an abort before that is the connection failing (a proxy
+ * refusing the CONNECT tunnel comes as undici's RequestAbortedError), never the caller's signal,
+ * whose AbortError the request raises itself.
+ */
 export function failure(
   error: unknown,
   method: string,
   url: string,
   timeouts: Record<Exclude<TimeoutPhase, 'total'>, number>,
+  connected = true,
 ): Error {
   if (error instanceof errors.ConnectTimeoutError)
     return new TimeoutError(method, url, 'connect', timeouts.connect, { cause: error });
@@ -106,7 +112,7 @@ export function failure(
   if (error instanceof errors.BodyTimeoutError)
     return new TimeoutError(method, url, 'body', timeouts.body, { cause: error });
   if (error instanceof errors.RequestAbortedError || (error as { name?: string }).name === 'AbortError') {
-    return new AbortError(method, url, error);
+    return connected ? new AbortError(method, url, error) : new NetworkError(method, url, error);
   }
   return new NetworkError(method, url, error);
 }

@@ -15,18 +15,22 @@ export interface Timeouts {
    */
   connect?: number;
   /**
-   * From sending the request to receiving the response headers.
+   * From sending the request to receiving the final response head, however many interim (1xx)
+   * responses come before it.
    * @default 30000 on a client; a request's is its client's
    */
   headers?: number;
   /**
-   * Between two chunks of the response body.
+   * Between two chunks of the response body: a pause, so a body trickling in a byte at a time
+   * never trips it (`total` bounds that).
    * @default 30000 on a client; a request's is its client's
    */
   body?: number;
   /**
-   * The whole exchange, body included; 0 is off.
-   * @default 0 (off)
+   * The whole exchange, body included; 0 is off. When none is given, a body read whole (`as`)
+   * gets 60000, so such a request always settles; a streamed body gets none (bounding it is its
+   * reader's call).
+   * @default 60000 with `as`, 0 (off) for a streamed body
    */
   total?: number;
 }
@@ -43,7 +47,8 @@ export interface ClientOptions {
    */
   connections?: number;
   /**
-   * Milliseconds to connect, to receive headers, and between body chunks.
+   * Milliseconds to connect, to receive headers, between body chunks, and in all (see
+   * {@link Timeouts}; a body read whole with `as` has a total of 60000 unless one is given).
    * @default { connect: 10000, headers: 30000, body: 30000 }
    */
   timeout?: Timeouts;
@@ -59,6 +64,25 @@ export interface ClientOptions {
    */
   cookies?: boolean | CookieJar;
   /**
+   * Cookies the jar keeps in all; past it the least recently used (set or sent longest ago) are
+   * evicted, expired ones first. RFC 6265 section 6.1 asks for at least 3000.
+   * @default 3000
+   */
+  maxCookies?: number;
+  /**
+   * Cookies the jar keeps per registrable domain (`a.example.com` and `b.example.com` both count
+   * as `example.com`; an IP or `localhost` as itself); past it that domain's least recently used
+   * are evicted. RFC 6265 section 6.1 asks for at least 50 (browsers keep 180).
+   * @default 50
+   */
+  maxCookiesPerDomain?: number;
+  /**
+   * Longest `Set-Cookie` value stored, in characters: name, value and attributes together, as
+   * RFC 6265 section 6.1 measures it. A longer cookie is ignored, as browsers do.
+   * @default 4096
+   */
+  maxCookieSize?: number;
+  /**
    * Follow redirects: `true` (at most 10 hops, loops refused), `false`, or the most hops.
    * Authorization, Cookie, Proxy-Authorization and `sensitiveHeaders` are never sent to
    * another origin, and neither are cookies from the jar.
@@ -67,7 +91,7 @@ export interface ClientOptions {
   followRedirects?: boolean | number;
   /**
    * Offer gzip, deflate and br, and undo them (at most 5 codings per response); size limits
-   * count decoded bytes.
+   * count decoded bytes. Deflate is taken zlib-wrapped or raw, as browsers take it.
    * @default true
    */
   decompress?: boolean;
@@ -77,8 +101,9 @@ export interface ClientOptions {
    */
   allowH2?: boolean;
   /**
-   * Send requests through a proxy: its URL (`'http://user:pass@proxy:3128'`), or `'env'` to
-   * follow HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+   * Send requests through a proxy: its `http:` or `https:` URL (`'http://user:pass@proxy:3128'`),
+   * or `'env'` to follow HTTP_PROXY, HTTPS_PROXY and NO_PROXY. Requests are tunnelled with
+   * CONNECT; a proxy that refuses the tunnel fails them with a `NetworkError`.
    */
   proxy?: string;
   /** More headers to drop when a redirect leads to another origin. */
@@ -134,14 +159,16 @@ export interface RequestOptions {
   basicAuth?: readonly [user: string, password: string];
   /**
    * Digest credentials: a 401 with a Digest challenge (MD5 or SHA-256, qop auth) is answered
-   * once, as Jet's client did (the body must be a string or bytes to be sent again).
+   * once, as Jet's client did (the body must be a string or bytes to be sent again). Only a
+   * challenge from the request's own origin is answered, never one from another origin that a
+   * redirect led to.
    */
   digestAuth?: readonly [user: string, password: string];
   /** A bearer token for the Authorization header. */
   bearer?: string;
   /**
    * A total timeout in milliseconds, or per phase (overriding the client's).
-   * @default the client's `timeout`, with no total
+   * @default the client's `timeout`; with no total given, 60000 with `as` and none for a streamed body
    */
   timeout?: number | Timeouts;
   /**

@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import { Observable, type OperatorFunction, Subscription } from 'rxjs';
 import { DecodeError, ResponseTooLargeError } from '../internal/errors.js';
+import { hasNoContent } from './source.js';
 import type { BodyAs, ClientResponse } from './types.js';
 
 /**
@@ -80,7 +81,9 @@ export function readWhole(
       source.subscribe({
         next: (response) => {
           const whole = new WholeBody(as, limit, method, url);
-          const early = whole.declared(response.headers['content-length']);
+          const early = hasNoContent(method, response.status)
+            ? undefined
+            : whole.declared(response.headers['content-length']);
           if (early !== undefined) {
             response.body.subscribe().unsubscribe(); // claims the body and aborts it
             subscriber.error(early);

@@ -647,7 +647,8 @@ export class TimeoutError extends RxjetError implements RequestTarget {
 }
 
 /**
- * A client request failed on the network: refused, reset, DNS, TLS, or a malformed response.
+ * A client request failed on the network: refused, reset, DNS, TLS, a proxy refusing the CONNECT
+ * tunnel, or a malformed response.
  *
  * @example
  * ```ts

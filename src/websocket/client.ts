@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Observable } from 'rxjs';
 import { WebSocket } from 'ws';
 import { InvalidOptionError, WebSocketConnectError, WebSocketHandshakeError } from '../internal/errors.js';
+import { HeaderRecord } from '../internal/headers.js';
 import { checkKnownOptions, integerOption } from '../internal/validate.js';
 import { mockRequest } from '../testing/mock-request.js';
 import { type Connection, createConnection } from './connection.js';
@@ -16,7 +17,9 @@ export interface WebSocketClientOptions extends WebSocketOptions {
   /** Subprotocols offered, in order of preference (sent, unlike Jet's). */
   protocols?: readonly string[];
   /**
-   * Milliseconds the connection and handshake may take.
+   * Milliseconds the whole opening handshake may take, from connecting to the server's 101 head
+   * (however slowly it comes); then a `WebSocketConnectError`. A refusal is reported once its
+   * head is in, with what came of its body within 1 s (at most 64 KiB).
    * @default 10000
    */
   handshakeTimeout?: number;
@@ -30,6 +33,15 @@ export interface WebSocketClientOptions extends WebSocketOptions {
   /** Called with errors the connection reports on `ctrl$`, and with a handler that throws. */
   onError?: (error: Error) => void;
 }
+
+/** The most of a refusal's body that is read for its error (`WebSocketHandshakeError.body`). */
+const refusalBodyLimit = 64 * 1024;
+
+/**
+ * How long a refusal's body is read for its error once the head is in: a server cannot hold the
+ * report back with a slow or endless body.
+ */
+const refusalBodyWait = 1000;
 
 const clientOptionNames = [
   ...sharedOptionNames,
@@ -76,7 +88,13 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
   }
   checkKnownOptions(options, clientOptionNames, 'websocket');
   const shared = resolveShared(options);
-  const handshakeTimeout = integerOption(options as Record<string, unknown>, 'handshakeTimeout', 10_000, 1);
+  const handshakeTimeout = integerOption(
+    options as Record<string, unknown>,
+    'handshakeTimeout',
+    10_000,
+    1,
+    2 ** 31 - 1,
+  );
   const where = target.href;
   const onError = options.onError ?? ((error: Error) => console.error('rxjet websocket:', error));
   const report = (error: Error): void => onError(error);
@@ -90,27 +108,51 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
       followRedirects: false,
     });
     let opened = false;
+    /** Reports the refusal whose head is in, with what came of its body; set once there is one. */
+    let reportRefusal: (() => void) | undefined;
+    // ws's own handshakeTimeout is an idle timer (a head sent a byte at a time never trips it):
+    // this one bounds the whole handshake.
+    const started = Date.now();
+    const deadline = setTimeout(() => {
+      if (reportRefusal !== undefined) {
+        reportRefusal();
+        return;
+      }
+      const cause = new Error(`Opening handshake has timed out after ${handshakeTimeout} ms`);
+      subscriber.error(new WebSocketConnectError(where, cause));
+      ws.terminate();
+    }, handshakeTimeout);
+    subscriber.add(() => clearTimeout(deadline));
     ws.once('unexpected-response', (_request, response: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        if (size < 64 * 1024) chunks.push(chunk);
-        size += chunk.length;
-      });
-      response.on('end', () => {
-        const body = Buffer.concat(chunks)
-          .subarray(0, 64 * 1024)
-          .toString();
-        subscriber.error(new WebSocketHandshakeError(where, response.statusCode ?? 0, response.headers, body));
+      let reported = false;
+      const report = (): void => {
+        if (reported) return;
+        reported = true;
+        clearTimeout(reading);
+        const body = Buffer.concat(chunks).subarray(0, refusalBodyLimit).toString();
+        subscriber.error(new WebSocketHandshakeError(where, response.statusCode ?? 0, ownHeaders(response), body));
         ws.terminate();
+      };
+      reportRefusal = report;
+      // The refusal is known from its head: the body is read only for the error, and briefly.
+      const reading = setTimeout(report, Math.min(refusalBodyWait, handshakeTimeout - (Date.now() - started)));
+      response.on('data', (chunk: Buffer) => {
+        if (size < refusalBodyLimit) chunks.push(chunk);
+        size += chunk.length;
+        if (size >= refusalBodyLimit) report();
       });
-      response.on('error', () => undefined);
+      response.on('end', report);
+      response.on('close', report); // cut short, or torn down
+      response.on('error', () => undefined); // 'close' follows
     });
     ws.on('error', (error) => {
       if (!opened) subscriber.error(new WebSocketConnectError(where, error));
     });
     ws.once('open', () => {
       opened = true;
+      clearTimeout(deadline);
       const request = mockRequest({
         url: `${target.pathname}${target.search}`,
         headers: options.headers,
@@ -126,6 +168,13 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
       else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
     };
   });
+}
+
+/** A refusal's headers, copied to a record without a prototype: a name the server did not send reads as undefined. */
+function ownHeaders(response: IncomingMessage): Record<string, string | string[] | undefined> {
+  const headers = new HeaderRecord() as unknown as Record<string, string | string[] | undefined>;
+  for (const name of Object.keys(response.headers)) headers[name] = response.headers[name];
+  return headers;
 }
 
 /**
