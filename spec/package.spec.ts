@@ -1,40 +1,279 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, symlink, writeFile, access } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { childEnv } from './helpers.js';
 
-const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-describe('the package', function () {
-  this.timeout(30_000);
-  let folder: string;
+interface Manifest {
+  name: string;
+  version: string;
+  license?: string;
+  repository?: { url: string };
+  homepage?: string;
+  bugs?: { url: string };
+  engines?: { node: string };
+  scripts?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  exports: Record<string, string | { types: string; default: string }>;
+  typesVersions?: Record<string, Record<string, string[]>>;
+}
 
-  before(async () => {
+interface LockEntry {
+  version?: string;
+  resolved?: string;
+  integrity?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  [key: string]: unknown;
+}
+
+/** Runs a command with a bounded time; a failure carries everything the command printed. */
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeout = 60_000,
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, env: childEnv(), timeout, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      if (error === null) resolve({ stdout, stderr });
+      else reject(new Error(`${[command, ...args].join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
+    });
+  });
+}
+
+/**
+ * The lockfile a project depending on `rxjet` (the packed tarball) and `@types/node` gets, with
+ * every other package at the version, place and integrity the repository's own lockfile has: so
+ * `npm ci --offline` installs from what the repository's `npm ci` put in npm's cache, and the
+ * consumer runs on exactly the dependencies the rest of the suite tested.
+ */
+function consumerLockfile(
+  repoLock: { packages: Record<string, LockEntry> },
+  manifest: Manifest,
+  tarball: { spec: string; integrity: string },
+  extra: Record<string, string>,
+): { packageJson: object; lockfile: object } {
+  const packages = repoLock.packages;
+  // Node's lookup: the nearest node_modules folder up from `from` that holds `name`.
+  const resolve = (from: string, name: string): string | undefined => {
+    for (let base = from; ;) {
+      const candidate = `${base === '' ? '' : `${base}/`}node_modules/${name}`;
+      if (packages[candidate] !== undefined) return candidate;
+      if (base === '') return undefined;
+      const cut = base.lastIndexOf('/node_modules/');
+      base = cut === -1 ? '' : base.slice(0, cut);
+    }
+  };
+  const needed = (from: string, name: string): string =>
+    resolve(from, name) ?? fail(`the repository's lockfile has no ${name} for ${from || 'the root'}`);
+  const chosen = new Map<string, LockEntry>();
+  const visit = (at: string): void => {
+    if (chosen.has(at)) return;
+    // What is dev or optional in the repository is a plain dependency of rxjet in the consumer.
+    const entry = Object.fromEntries(
+      Object.entries(packages[at]!).filter(([key]) => !['dev', 'devOptional', 'optional', 'peer'].includes(key)),
+    ) as LockEntry;
+    chosen.set(at, entry);
+    const peers = Object.keys(entry.peerDependencies ?? {}).filter(
+      (name) => entry.peerDependenciesMeta?.[name]?.optional !== true,
+    );
+    for (const name of [...Object.keys(entry.dependencies ?? {}), ...peers]) visit(needed(at, name));
+    // An optional dependency the repository did not install (another platform's binary) stays out.
+    for (const name of Object.keys(entry.optionalDependencies ?? {})) {
+      const found = resolve(at, name);
+      if (found !== undefined) visit(found);
+    }
+  };
+  // The tarball's dependencies are the repository's own, at its root.
+  for (const name of [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(extra)]) visit(needed('', name));
+  const dependencies = { [manifest.name]: tarball.spec, ...extra };
+  const lockPackages: Record<string, LockEntry> = {
+    '': { name: 'consumer', dependencies },
+    [`node_modules/${manifest.name}`]: {
+      version: manifest.version,
+      resolved: tarball.spec,
+      integrity: tarball.integrity,
+      license: manifest.license,
+      dependencies: manifest.dependencies,
+      engines: manifest.engines,
+    },
+    ...Object.fromEntries(chosen),
+  };
+  return {
+    packageJson: { name: 'consumer', private: true, type: 'module', dependencies },
+    lockfile: { name: 'consumer', lockfileVersion: 3, requires: true, packages: lockPackages },
+  };
+}
+
+describe(`the package, packed and installed in an empty project (Node ${process.versions.node})`, function () {
+  this.timeout(60_000);
+  let folder: string;
+  let consumer: string;
+  let manifest: Manifest;
+  let packed: { filename: string; files: { path: string }[] };
+  let installLog: string;
+  /** The names users import, from the exports map: `rxjet`, `rxjet/server`, … */
+  let entries: string[];
+
+  before(async function () {
+    this.timeout(180_000);
     await access(path.join(root, 'dist', 'index.js')).catch(() => {
       throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
     });
+    manifest = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as Manifest;
+    entries = Object.keys(manifest.exports)
+      .filter((subpath) => subpath !== './package.json')
+      .map((subpath) => path.posix.join(manifest.name, subpath));
     folder = await mkdtemp(path.join(tmpdir(), 'rxjet-consumer-'));
-    await mkdir(path.join(folder, 'node_modules'));
-    await symlink(root, path.join(folder, 'node_modules', 'rxjet'), 'dir');
-    // The consumer's own copy of rxjs, as an app that depends on both would have.
-    await symlink(path.join(root, 'node_modules', 'rxjs'), path.join(folder, 'node_modules', 'rxjs'), 'dir');
-    await writeFile(path.join(folder, 'package.json'), JSON.stringify({ type: 'module' }));
+    // `prepack` would build dist/ again: npm test has just built it.
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', folder], root);
+    const [info] = JSON.parse(stdout) as [typeof packed & { integrity: string }];
+    packed = info;
+    consumer = path.join(folder, 'consumer');
+    await mkdir(consumer);
+    const repoLock = JSON.parse(await readFile(path.join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, LockEntry>;
+    };
+    // The one thing the README tells TypeScript users to add; at the version the repository tests with.
+    const typesNode = repoLock.packages['node_modules/@types/node']!.version!;
+    const { packageJson, lockfile } = consumerLockfile(
+      repoLock,
+      manifest,
+      { spec: `file:../${info.filename}`, integrity: info.integrity },
+      { '@types/node': typesNode },
+    );
+    await writeFile(path.join(consumer, 'package.json'), JSON.stringify(packageJson, null, 2));
+    await writeFile(path.join(consumer, 'package-lock.json'), JSON.stringify(lockfile, null, 2));
+    const installed = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], consumer, 120_000);
+    installLog = installed.stdout + installed.stderr;
   });
 
   after(async () => {
-    await rm(folder, { recursive: true, force: true });
+    if (folder !== undefined) await rm(folder, { recursive: true, force: true });
   });
 
-  it('works when imported by name from another folder, through its exports map', async () => {
+  it('packs the built code, the license and the README, and no tests', () => {
+    const files = packed.files.map((file) => file.path);
+    expect(files).to.include.members(['LICENSE', 'README.md', 'package.json']);
+    for (const target of Object.values(manifest.exports)) {
+      if (typeof target === 'object') expect(files).to.include.members([target.types, target.default].map(packedPath));
+    }
+    expect(files.filter((file) => /^(spec|marbles|bench|examples|node_modules)\//.test(file))).to.deep.equal([]);
+  });
+
+  it('says where it lives and runs no script when installed', async () => {
+    const installedManifest = JSON.parse(
+      await readFile(path.join(consumer, 'node_modules', manifest.name, 'package.json'), 'utf8'),
+    ) as Manifest;
+    expect(installedManifest.license).to.equal('MIT');
+    expect(installedManifest.repository?.url).to.equal('git+https://github.com/rxjet/rxjet.git');
+    expect(installedManifest.homepage).to.equal('https://github.com/rxjet/rxjet#readme');
+    expect(installedManifest.bugs?.url).to.equal('https://github.com/rxjet/rxjet/issues');
+    const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare'];
+    expect(Object.keys(installedManifest.scripts ?? {}).filter((name) => lifecycle.includes(name))).to.deep.equal([]);
+    expect(installLog).not.to.match(/install-scripts/);
+    expect(await readFile(path.join(consumer, 'node_modules', manifest.name, 'LICENSE'), 'utf8')).to.match(
+      /^MIT License\n\nCopyright \(c\) 2026 the rxjet authors\n/,
+    );
+  });
+
+  it('installs nothing beyond its dependencies and @types/node: no TypeScript, no @types of its own tests', async () => {
+    const installed = JSON.parse(await readFile(path.join(consumer, 'node_modules', '.package-lock.json'), 'utf8')) as {
+      packages: Record<string, LockEntry>;
+    };
+    const names = Object.keys(installed.packages).map((at) => at.slice(at.lastIndexOf('node_modules/') + 13));
+    expect(names).to.include.members([manifest.name, ...Object.keys(manifest.dependencies ?? {}), '@types/node']);
+    expect(names).not.to.include('typescript');
+    expect(names.filter((name) => name.startsWith('@types/')).sort()).to.deep.equal(['@types/node', '@types/ws']);
+  });
+
+  describe('type-checked by a strict project that lists no `types` (as TypeScript 7 does by default)', () => {
+    before(async () => {
+      // skipLibCheck off, as a strict user has it, checks rxjet's .d.ts and all of @types/node:
+      // about 4 s of CPU with TypeScript 5 or 6, so only the nodenext runs pay for it. The
+      // others prove their resolution with the file's @ts-expect-error lines, which fail when an
+      // entry point or a type it names resolves to `any`.
+      const base = { strict: true, noEmit: true, target: 'es2022', types: [] };
+      const config = (compilerOptions: object, files: string[]): string =>
+        JSON.stringify({ compilerOptions: { ...base, ...compilerOptions }, files }, null, 2);
+      await writeFile(path.join(consumer, 'every-entry.ts'), everyEntry(entries, 'import'));
+      await writeFile(path.join(consumer, 'every-entry.cts'), everyEntry(entries, 'require'));
+      const files = {
+        nodenext: config({ module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false }, [
+          'every-entry.ts',
+          'every-entry.cts',
+        ]),
+        bundler: config({ module: 'esnext', moduleResolution: 'bundler', skipLibCheck: true }, ['every-entry.ts']),
+        node10: config({ module: 'commonjs', moduleResolution: 'node10', skipLibCheck: true }, ['every-entry.ts']),
+      };
+      for (const [name, text] of Object.entries(files)) {
+        await writeFile(path.join(consumer, `tsconfig.${name}.json`), text);
+      }
+    });
+
+    /** Runs tsc from the repository's `compiler` package on the consumer's project; resolves with the major it ran. */
+    async function tsc(compiler: string, project: string): Promise<string> {
+      const dir = path.join(root, 'node_modules', compiler);
+      await run(process.execPath, [path.join(dir, 'bin', 'tsc'), '-p', project], consumer);
+      const { version } = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as { version: string };
+      return version.split('.')[0]!;
+    }
+
+    for (const [major, compiler] of [
+      ['5', 'typescript5'],
+      ['6', 'typescript'],
+      ['7', 'typescript7'],
+    ] as const) {
+      it(`compiles an import and a require of every entry point, lib check on, under TypeScript ${major} and moduleResolution nodenext`, async () => {
+        expect(await tsc(compiler, 'tsconfig.nodenext.json')).to.equal(major);
+      });
+    }
+
+    for (const [major, compiler] of [
+      ['5', 'typescript5'],
+      ['7', 'typescript7'],
+    ] as const) {
+      it(`compiles an import of every entry point under TypeScript ${major} and moduleResolution bundler`, async () => {
+        expect(await tsc(compiler, 'tsconfig.bundler.json')).to.equal(major);
+      });
+    }
+
+    it('compiles an import of every entry point under moduleResolution node10, through typesVersions (TypeScript 5: 6 deprecates node10, 7 removes it)', async () => {
+      const mapped = Object.keys(manifest.typesVersions?.['*'] ?? {}).map((subpath) => `${manifest.name}/${subpath}`);
+      expect(mapped).to.have.members(entries.filter((entry) => entry !== manifest.name));
+      expect(await tsc('typescript5', 'tsconfig.node10.json')).to.equal('5');
+    });
+  });
+
+  it('imports and require()s every entry point, each in a process of its own, and both give the same names', async () => {
+    const names = async (how: 'import' | 'require', entry: string): Promise<string[]> => {
+      const script =
+        how === 'import'
+          ? `const m = await import(${JSON.stringify(entry)}); console.log(JSON.stringify(Object.keys(m).sort()));`
+          : `const m = require(${JSON.stringify(entry)}); console.log(JSON.stringify(Object.keys(m).sort()));`;
+      const args = how === 'import' ? ['--input-type=module', '-e', script] : ['--input-type=commonjs', '-e', script];
+      return JSON.parse((await run(process.execPath, args, consumer)).stdout) as string[];
+    };
+    for (const entry of entries) {
+      // Each in a process of its own, so each require() is the first load of the module graph.
+      const [imported, required] = await Promise.all([names('import', entry), names('require', entry)]);
+      expect(imported, entry).not.to.be.empty;
+      expect(required, `require('${entry}')`).to.deep.equal(imported);
+    }
+  });
+
+  it('works when imported by name through its exports map, and refuses anything it does not export', async () => {
     await writeFile(
-      path.join(folder, 'consumer.mjs'),
+      path.join(consumer, 'consumer.mjs'),
       `
       import { serve, json, text, form, HttpError } from 'rxjet/server';
       import { inject, mockRequest } from 'rxjet/testing';
@@ -55,13 +294,39 @@ describe('the package', function () {
       }));
       `,
     );
-    const { stdout } = await run(process.execPath, ['consumer.mjs'], { cwd: folder, env: childEnv() });
+    const { stdout } = await run(process.execPath, ['consumer.mjs'], consumer);
     expect(JSON.parse(stdout)).to.deep.equal({
       body: 'hi /pkg',
       injected: 'mock',
       missing: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
       internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
       exports: Array(13).fill('function'),
+    });
+  });
+
+  it('serves, injects and refuses internals from CommonJS, with the rxjs that require() gives', async () => {
+    await writeFile(
+      path.join(consumer, 'consumer.cjs'),
+      `
+      const { serve } = require('rxjet/server');
+      const { inject, mockRequest } = require('rxjet/testing');
+      const { firstValueFrom, of } = require('rxjs');
+      (async () => {
+        const server = await serve({ handler: (req) => of({ body: 'cjs ' + req.path }) });
+        const body = await (await fetch(server.url + '/pkg')).text();
+        await server.close();
+        const injected = await firstValueFrom(inject(() => of({ body: 'mock' }), mockRequest()));
+        let internal = 'found';
+        try { require('rxjet/dist/internal/errors.js'); } catch (e) { internal = e.code; }
+        console.log(JSON.stringify({ body, injected: injected.body, internal }));
+      })();
+      `,
+    );
+    const { stdout } = await run(process.execPath, ['consumer.cjs'], consumer);
+    expect(JSON.parse(stdout)).to.deep.equal({
+      body: 'cjs /pkg',
+      injected: 'mock',
+      internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
     });
   });
 
@@ -86,20 +351,50 @@ describe('the package', function () {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
       expect(example).to.include("'http://127.0.0.1:8080/'");
       await writeFile(
-        path.join(folder, 'readme-client.mjs'),
+        path.join(consumer, 'readme-client.mjs'),
         example!.replace("'http://127.0.0.1:8080/'", `'${base}'`),
       );
-      const { stdout } = await run(process.execPath, ['readme-client.mjs'], { cwd: folder, env: childEnv() });
+      const { stdout } = await run(process.execPath, ['readme-client.mjs'], consumer);
       expect(stdout).to.equal('event one\n');
       expect(seen.sort()).to.deep.equal(['GET /events ', 'GET /items ', 'POST /login user=ann&tags=a&tags=b']);
     } finally {
       server.close();
     }
   });
-
-  it('ships type declarations for every export', async () => {
-    for (const entry of ['index', 'server/index', 'websocket/index', 'client/index', 'testing/index']) {
-      await access(path.join(root, 'dist', `${entry}.d.ts`));
-    }
-  });
 });
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/** `./dist/x.js` as npm lists it in a tarball: `dist/x.js`. */
+function packedPath(target: string): string {
+  return path.posix.normalize(target);
+}
+
+/**
+ * A consumer's file that loads every entry point, by `import` (ESM) or `import … = require`
+ * (CommonJS, a .cts), and proves the types are real, not `any`: each `@ts-expect-error` must
+ * meet an error, or tsc fails on the unused directive.
+ */
+function everyEntry(entries: string[], how: 'import' | 'require'): string {
+  const lines = entries.map((entry, i) =>
+    how === 'import' ? `import * as entry${i} from '${entry}';` : `import entry${i} = require('${entry}');`,
+  );
+  const checks = entries.map(
+    (entry, i) =>
+      `// @ts-expect-error ${entry} has no export of that name, so its types were found\nentry${i}.notAnExport;`,
+  );
+  const server = entries.indexOf('rxjet/server');
+  const websocket = entries.indexOf('rxjet/websocket');
+  return `${[
+    ...lines,
+    ...checks,
+    // node's types (the request's raw IncomingMessage) and ws's (the connection's socket) reach the user.
+    `export const remote = (req: entry${server}.JetRequest): string | undefined => req.raw?.socket.remoteAddress;`,
+    `// @ts-expect-error node's IncomingMessage has no such member\nexport const none = (req: entry${server}.JetRequest) => req.raw?.notAMember;`,
+    `export const state = (conn: entry${websocket}.WebSocketConnection): number => conn.ws.readyState;`,
+    `// @ts-expect-error ws's WebSocket has no such member\nexport const no = (conn: entry${websocket}.WebSocketConnection) => conn.ws.notAMember;`,
+    `export const all = [${entries.map((_, i) => `entry${i}`).join(', ')}];`,
+  ].join('\n')}\n`;
+}

@@ -4,6 +4,9 @@
  *
  * @module rxjet/client
  */
+// The declarations name node's types (http, stream, Buffer): load them for a user whose tsconfig
+// lists no `types` (TypeScript 7's default). `preserve` keeps this line in the emitted .d.ts.
+/// <reference types="node" preserve="true" />
 export { createClient, Client } from './create-client.js';
 export { request } from './request.js';
 export { retrying, type RetryOptions } from './retry.js';

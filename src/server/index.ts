@@ -5,6 +5,9 @@
  *
  * @module rxjet/server
  */
+// The declarations name node's types (http, stream, Buffer): load them for a user whose tsconfig
+// lists no `types` (TypeScript 7's default). `preserve` keeps this line in the emitted .d.ts.
+/// <reference types="node" preserve="true" />
 export { serve, Server, type CloseOptions, type ServerStats } from './serve.js';
 export type { ServeOptions, TlsOptions } from './options.js';
 export type { ResponseOptions, OverflowPolicy, Logger } from './pipeline-config.js';

@@ -4,6 +4,9 @@
  *
  * @module rxjet/testing
  */
+// The declarations name node's types (http, stream, Buffer): load them for a user whose tsconfig
+// lists no `types` (TypeScript 7's default). `preserve` keeps this line in the emitted .d.ts.
+/// <reference types="node" preserve="true" />
 export { mockRequest, type MockRequestOptions } from './mock-request.js';
 export { inject } from './inject.js';
 export type { InjectedResponse } from '../server/memory-response.js';
