@@ -117,6 +117,7 @@ export {
   WebSocketOverflowError,
   WebSocketHeartbeatError,
   WebSocketProtocolError,
+  WebSocketDisconnectedError,
   TimeoutError,
   NetworkError,
   AbortError,

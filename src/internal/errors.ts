@@ -593,6 +593,48 @@ export class WebSocketProtocolError extends RxjetError {
   }
 }
 
+/**
+ * A client WebSocket ended abnormally: no close frame (1006: the server died or the network
+ * broke), or the server going away, failing or restarting (1001, 1011, 1012, 1013, 1014). The
+ * cold `websocket()` errors with it, so `retry()` reconnects; a normal close (1000), any other
+ * code, or a close this side asked for completes instead.
+ *
+ * @example
+ * ```ts
+ * import { WebSocketDisconnectedError } from 'rxjet';
+ * import { websocket } from 'rxjet/websocket';
+ * import { switchMap } from 'rxjs';
+ *
+ * websocket('ws://127.0.0.1:8080/feed')
+ *   .pipe(switchMap((conn) => conn.in$))
+ *   .subscribe({
+ *     error: (err: unknown) => {
+ *       if (err instanceof WebSocketDisconnectedError) console.log(err.closeCode, err.reason); // 1006 ''
+ *     },
+ *   });
+ * ```
+ */
+export class WebSocketDisconnectedError extends RxjetError {
+  /** The close code, e.g. 1006 (no close frame), 1001 (going away) or 1012 (service restart). */
+  readonly closeCode: number;
+  /** The close reason the server gave, `''` when none. */
+  readonly reason: string;
+
+  /**
+   * @param where - the WebSocket URL
+   * @param closeCode - the close code
+   * @param reason - the close reason
+   */
+  constructor(where: string, closeCode: number, reason: string) {
+    super(
+      'RXJET_ERR_WS_DISCONNECTED',
+      `The WebSocket ${where} closed abnormally (${closeCode}${reason === '' ? '' : ` ${reason}`}).`,
+    );
+    this.closeCode = closeCode;
+    this.reason = reason;
+  }
+}
+
 /** Where a client request failed: its method and URL, on every client error. */
 export interface RequestTarget {
   /** The request method, e.g. `'GET'`. */
@@ -954,6 +996,8 @@ export const errorCodes = {
   RXJET_ERR_WS_HEARTBEAT: WebSocketHeartbeatError,
   /** A peer that broke the WebSocket protocol. */
   RXJET_ERR_WS_PROTOCOL: WebSocketProtocolError,
+  /** A client WebSocket that closed abnormally (1006, or the server going away or restarting). */
+  RXJET_ERR_WS_DISCONNECTED: WebSocketDisconnectedError,
   /** A client request that timed out in one phase. */
   RXJET_ERR_TIMEOUT: TimeoutError,
   /** A client request that failed on the network. */

@@ -1,7 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { Observable } from 'rxjs';
 import { WebSocket } from 'ws';
-import { InvalidOptionError, WebSocketConnectError, WebSocketHandshakeError } from '../internal/errors.js';
+import {
+  InvalidOptionError,
+  WebSocketConnectError,
+  WebSocketDisconnectedError,
+  WebSocketHandshakeError,
+} from '../internal/errors.js';
 import { HeaderRecord } from '../internal/headers.js';
 import { checkKnownOptions, integerOption } from '../internal/validate.js';
 import { mockRequest } from '../testing/mock-request.js';
@@ -34,6 +39,12 @@ export interface WebSocketClientOptions extends WebSocketOptions {
   onError?: (error: Error) => void;
 }
 
+/**
+ * Close codes that mean the connection was lost rather than ended: no close frame (1006), or
+ * the server going away, failing or restarting. The cold form errors on these.
+ */
+const abnormalCloses = new Set([1001, 1006, 1011, 1012, 1013, 1014]);
+
 /** The most of a refusal's body that is read for its error (`WebSocketHandshakeError.body`). */
 const refusalBodyLimit = 64 * 1024;
 
@@ -55,10 +66,12 @@ const clientOptionNames = [
 
 /**
  * A WebSocket client as a cold Observable: connects on subscribe, emits the connection once it
- * is open, completes when it closes, and closes it with 1000 when unsubscribed. Failing to
- * connect errors with a `WebSocketConnectError`, a refused handshake with a
- * `WebSocketHandshakeError` (its `status` and `body`), so `retry({ delay })` reconnects with
- * backoff.
+ * is open, and closes it with 1000 when unsubscribed. A connection that is lost (1006, or the
+ * server going away, failing or restarting: 1001, 1011, 1012, 1013, 1014) errors with a
+ * `WebSocketDisconnectedError`; one that ends normally (1000, another code, or a close asked
+ * for on this side) completes. Failing to connect errors with a `WebSocketConnectError`, a
+ * refused handshake with a `WebSocketHandshakeError` (its `status` and `body`), so
+ * `retry({ delay })` reconnects with backoff.
  *
  * @param url - a `ws:` or `wss:` URL
  * @param options - headers, subprotocols, TLS and limits (see {@link WebSocketClientOptions})
@@ -160,7 +173,18 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
         remoteAddress: (ws as unknown as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress ?? '',
       });
       const conn = createConnection(ws, request, { ...shared.connection, report });
-      conn.ctrl$.subscribe({ complete: () => subscriber.complete() });
+      let close: { code: number; reason: string } | undefined;
+      conn.ctrl$.subscribe({
+        next: (event) => {
+          if (event.type === 'close') close = event;
+        },
+        // As RxJS's webSocket(): an abnormal end errors, so that retry() reconnects.
+        complete: () => {
+          if (close !== undefined && !conn.closedHere && abnormalCloses.has(close.code)) {
+            subscriber.error(new WebSocketDisconnectedError(where, close.code, close.reason));
+          } else subscriber.complete();
+        },
+      });
       subscriber.next(conn);
     });
     return () => {

@@ -185,6 +185,8 @@ class Inbox extends Observable<Message> implements AsyncIterable<Message> {
 export class Connection implements WebSocketConnection {
   /** @internal Set by a pong; the heartbeat checks it. */
   answered = true;
+  /** @internal This side asked for the close (`out$` completing or failing, the handler's stream ending). */
+  closedHere = false;
   private queue: Message[] | undefined;
   private queuedBytes = 0;
   private paused = false;
@@ -282,7 +284,10 @@ export class Connection implements WebSocketConnection {
 
   /** @internal Closes the socket if it is open. */
   close(code: number, reason?: string): void {
-    if (this.socket.readyState === OPEN) this.socket.close(code, reason);
+    if (this.socket.readyState === OPEN) {
+      this.closedHere = true;
+      this.socket.close(code, reason);
+    }
   }
 
   /** @internal One heartbeat: pings, or terminates a peer that missed the last ping. False once closed. */
