@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -40,6 +41,50 @@ async function member(url: string): Promise<{ socket: WebSocket; heard: string[]
   await within(5000, once(socket, 'open'), `a WebSocket to ${url} to open`);
   return { socket, heard };
 }
+
+describe('the TypeScript of the README and of examples/, type-checked as a strict user would', function () {
+  this.timeout(120_000);
+
+  it('compiles every ts snippet of the README and every example against the built package', async () => {
+    const readme = await readFile(path.join(root, 'README.md'), 'utf8');
+    const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    expect(snippets.length, 'ts snippets in the README').to.be.at.least(10);
+    // Inside the package, so that `import … from 'rxjet/…'` resolves through its own exports map
+    // to dist/ (built by `npm test` first), as it does in a user's project.
+    const folder = path.join(root, 'node_modules', '.cache', 'rxjet-typed-snippets');
+    await rm(folder, { recursive: true, force: true });
+    await mkdir(folder, { recursive: true });
+    await Promise.all(
+      snippets.map((code, i) => writeFile(path.join(folder, `readme-${String(i + 1).padStart(2, '0')}.ts`), code)),
+    );
+    for (const file of await readdir(path.join(root, 'examples'))) {
+      if (file.endsWith('.ts')) await copyFile(path.join(root, 'examples', file), path.join(folder, file));
+    }
+    await writeFile(
+      path.join(folder, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'nodenext',
+          target: 'es2022',
+          moduleDetection: 'force',
+          types: ['node', 'mocha'],
+          noEmit: true,
+          skipLibCheck: true,
+        },
+        include: ['*.ts'],
+      }),
+    );
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = await promisify(execFile)(process.execPath, [tsc, '-p', folder], { cwd: root }).then(
+      () => '',
+      (error: unknown) => String((error as { stdout?: string }).stdout ?? error),
+    );
+    // Each error names its file: readme-NN.ts is the NNth ts snippet of the README.
+    expect(result, 'type errors').to.equal('');
+    await rm(folder, { recursive: true, force: true });
+  });
+});
 
 describe('the examples (examples/*.ts), each run as `node --import tsx examples/<name>.ts`', function () {
   this.timeout(30_000);
