@@ -117,7 +117,6 @@ export {
   WebSocketOverflowError,
   WebSocketHeartbeatError,
   WebSocketProtocolError,
-  WebSocketDisconnectedError,
   TimeoutError,
   NetworkError,
   AbortError,

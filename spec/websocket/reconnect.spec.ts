@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { retry, switchMap, type Subscription } from 'rxjs';
-import { WebSocketDisconnectedError } from '../../src/internal/errors.js';
+import { WebSocketClosedError } from '../../src/internal/errors.js';
 import { backoff, websocket } from '../../src/websocket/index.js';
 import { childEnv, until, within } from '../helpers.js';
 
@@ -11,7 +11,7 @@ import { childEnv, until, within } from '../helpers.js';
  * The README's reconnect recipe against a real server that is killed (SIGKILL: no close frame,
  * 1006) or restarted (SIGTERM: close() sends 1001), then started again on the same port: the cold
  * `websocket()` errors on an abnormal end, so `retry()` reconnects. A normal close (1000) or one
- * this side asks for completes, and nothing reconnects.
+ * this side asks for completes, and nothing reconnects; any other code (an application's) errors.
  */
 
 const fixture = fileURLToPath(new URL('./fixtures/ticker-server.ts', import.meta.url));
@@ -69,7 +69,7 @@ describe('websocket(): reconnecting with retry() when the server goes away', fun
     });
   }
 
-  it('errors with WebSocketDisconnectedError, carrying the code, when the server is killed', async () => {
+  it('errors with WebSocketClosedError, carrying the code, when the server is killed', async () => {
     const server = await startTicker();
     children.add(server.child);
     let error: unknown;
@@ -80,8 +80,20 @@ describe('websocket(): reconnecting with retry() when the server goes away', fun
     await until(() => opened, 'the connection');
     server.child.kill('SIGKILL');
     await until(() => error !== undefined, 'the error');
-    expect(error).to.be.instanceOf(WebSocketDisconnectedError);
-    expect(error).to.include({ code: 'RXJET_ERR_WS_DISCONNECTED', closeCode: 1006, reason: '' });
+    expect(error).to.be.instanceOf(WebSocketClosedError);
+    expect(error).to.include({ code: 'RXJET_ERR_WS_CLOSED', closeCode: 1006, reason: '' });
+  });
+
+  it('errors on an application close code (4000) too, carrying it', async () => {
+    const server = await startTicker();
+    children.add(server.child);
+    let error: unknown;
+    subscription = websocket(`ws://127.0.0.1:${server.port}/app-close`)
+      .pipe(switchMap((c) => c.in$))
+      .subscribe({ error: (e: unknown) => (error = e) });
+    await until(() => error !== undefined, 'the error');
+    expect(error).to.be.instanceOf(WebSocketClosedError);
+    expect(error).to.include({ code: 'RXJET_ERR_WS_CLOSED', closeCode: 4000, reason: 'app says bye' });
   });
 
   it('completes, and does not reconnect, when the server closes normally (1000)', async () => {

@@ -445,26 +445,52 @@ export class WebSocketConnectError extends RxjetError {
 }
 
 /**
- * A message was sent on a WebSocket that is closing or closed; it was not sent. It is put on
- * `ctrl$` while the socket is still closing, never thrown.
+ * A WebSocket is closed. Two uses: a message sent on a socket that is closing or closed (put on
+ * `ctrl$`, never thrown; it was not sent), and the cold client `websocket()` ending any other way
+ * than a normal close (1000, or 1005: a close frame without a code) or a close asked for on this
+ * side: a dropped connection (1006), a server going away or failing (1001, 1011, 1012, 1013), an
+ * application code. The cold form errors with it, carrying the close in `closeCode` and
+ * `reason`, so `retry({ delay })` reconnects (and its `delay` may look at the code). (`code` is
+ * the error's own `RXJET_ERR_WS_CLOSED`, as on every rxjet error.)
  *
  * @example
  * ```ts
  * import { WebSocketClosedError } from 'rxjet';
- * import { connect } from 'rxjet/websocket';
+ * import { backoff, websocket } from 'rxjet/websocket';
+ * import { retry, switchMap, throwError } from 'rxjs';
  *
- * const conn = await connect('ws://127.0.0.1:8080/chat', () => {});
- * conn.ctrl$.subscribe((event) => {
- *   if (event.type === 'error' && event.error instanceof WebSocketClosedError) console.log('sent too late');
- * });
- * conn.ws.close();
- * conn.out$.next('after close'); // dropped
+ * websocket('ws://127.0.0.1:8080/feed')
+ *   .pipe(
+ *     switchMap((conn) => conn.in$),
+ *     retry({
+ *       delay: (error: unknown, attempt) =>
+ *         error instanceof WebSocketClosedError && error.closeCode === 1008
+ *           ? throwError(() => error) // refused by policy: do not come back
+ *           : backoff({ initial: 100, max: 30_000 })(error, attempt),
+ *     }),
+ *   )
+ *   .subscribe((message) => console.log(message));
  * ```
  */
 export class WebSocketClosedError extends RxjetError {
-  /** @param where - the connection, by its URL */
-  constructor(where: string) {
-    super('RXJET_ERR_WS_CLOSED', `A message was sent on the closed WebSocket ${where}; it was dropped.`);
+  /** The close code of a connection that ended (1006 when no close frame came); undefined for a message sent too late. */
+  readonly closeCode: number | undefined;
+  /** The close reason the peer gave, `''` when none; undefined for a message sent too late. */
+  readonly reason: string | undefined;
+
+  /**
+   * @param where - the connection, by its URL
+   * @param close - how the connection ended, for the cold client's error; absent for a message sent too late
+   */
+  constructor(where: string, close?: { code: number; reason: string }) {
+    super(
+      'RXJET_ERR_WS_CLOSED',
+      close === undefined
+        ? `A message was sent on the closed WebSocket ${where}; it was dropped.`
+        : `The WebSocket ${where} closed with ${close.code}${close.reason === '' ? '' : ` (${close.reason})`}.`,
+    );
+    this.closeCode = close?.code;
+    this.reason = close?.reason;
   }
 }
 
@@ -590,48 +616,6 @@ export class WebSocketProtocolError extends RxjetError {
       cause,
     });
     this.closeCode = closeCode;
-  }
-}
-
-/**
- * A client WebSocket ended abnormally: no close frame (1006: the server died or the network
- * broke), or the server going away, failing or restarting (1001, 1011, 1012, 1013, 1014). The
- * cold `websocket()` errors with it, so `retry()` reconnects; a normal close (1000), any other
- * code, or a close this side asked for completes instead.
- *
- * @example
- * ```ts
- * import { WebSocketDisconnectedError } from 'rxjet';
- * import { websocket } from 'rxjet/websocket';
- * import { switchMap } from 'rxjs';
- *
- * websocket('ws://127.0.0.1:8080/feed')
- *   .pipe(switchMap((conn) => conn.in$))
- *   .subscribe({
- *     error: (err: unknown) => {
- *       if (err instanceof WebSocketDisconnectedError) console.log(err.closeCode, err.reason); // 1006 ''
- *     },
- *   });
- * ```
- */
-export class WebSocketDisconnectedError extends RxjetError {
-  /** The close code, e.g. 1006 (no close frame), 1001 (going away) or 1012 (service restart). */
-  readonly closeCode: number;
-  /** The close reason the server gave, `''` when none. */
-  readonly reason: string;
-
-  /**
-   * @param where - the WebSocket URL
-   * @param closeCode - the close code
-   * @param reason - the close reason
-   */
-  constructor(where: string, closeCode: number, reason: string) {
-    super(
-      'RXJET_ERR_WS_DISCONNECTED',
-      `The WebSocket ${where} closed abnormally (${closeCode}${reason === '' ? '' : ` ${reason}`}).`,
-    );
-    this.closeCode = closeCode;
-    this.reason = reason;
   }
 }
 
@@ -996,8 +980,6 @@ export const errorCodes = {
   RXJET_ERR_WS_HEARTBEAT: WebSocketHeartbeatError,
   /** A peer that broke the WebSocket protocol. */
   RXJET_ERR_WS_PROTOCOL: WebSocketProtocolError,
-  /** A client WebSocket that closed abnormally (1006, or the server going away or restarting). */
-  RXJET_ERR_WS_DISCONNECTED: WebSocketDisconnectedError,
   /** A client request that timed out in one phase. */
   RXJET_ERR_TIMEOUT: TimeoutError,
   /** A client request that failed on the network. */

@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import {
   InvalidOptionError,
   WebSocketConnectError,
-  WebSocketDisconnectedError,
+  WebSocketClosedError,
   WebSocketHandshakeError,
 } from '../internal/errors.js';
 import { HeaderRecord } from '../internal/headers.js';
@@ -39,11 +39,8 @@ export interface WebSocketClientOptions extends WebSocketOptions {
   onError?: (error: Error) => void;
 }
 
-/**
- * Close codes that mean the connection was lost rather than ended: no close frame (1006), or
- * the server going away, failing or restarting. The cold form errors on these.
- */
-const abnormalCloses = new Set([1001, 1006, 1011, 1012, 1013, 1014]);
+/** Close codes of a normal end: 1000, and 1005 (a close frame that carried no code). The cold form errors on any other. */
+const normalCloses = new Set([1000, 1005]);
 
 /** The most of a refusal's body that is read for its error (`WebSocketHandshakeError.body`). */
 const refusalBodyLimit = 64 * 1024;
@@ -66,10 +63,10 @@ const clientOptionNames = [
 
 /**
  * A WebSocket client as a cold Observable: connects on subscribe, emits the connection once it
- * is open, and closes it with 1000 when unsubscribed. A connection that is lost (1006, or the
- * server going away, failing or restarting: 1001, 1011, 1012, 1013, 1014) errors with a
- * `WebSocketDisconnectedError`; one that ends normally (1000, another code, or a close asked
- * for on this side) completes. Failing to connect errors with a `WebSocketConnectError`, a
+ * is open, and closes it with 1000 when unsubscribed. It completes on a normal close (1000, or
+ * 1005: no code) and on a close asked for on this side; any other end (a dropped connection,
+ * 1006; a server going away or failing, 1001, 1011, 1012, 1013; an application code) errors
+ * with a `WebSocketClosedError` carrying `closeCode` and `reason`. Failing to connect errors with a `WebSocketConnectError`, a
  * refused handshake with a `WebSocketHandshakeError` (its `status` and `body`), so
  * `retry({ delay })` reconnects with backoff.
  *
@@ -178,10 +175,10 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
         next: (event) => {
           if (event.type === 'close') close = event;
         },
-        // As RxJS's webSocket(): an abnormal end errors, so that retry() reconnects.
+        // As RxJS's webSocket(): any end but a normal one errors, so that retry() reconnects.
         complete: () => {
-          if (close !== undefined && !conn.closedHere && abnormalCloses.has(close.code)) {
-            subscriber.error(new WebSocketDisconnectedError(where, close.code, close.reason));
+          if (close !== undefined && !conn.closedHere && !normalCloses.has(close.code)) {
+            subscriber.error(new WebSocketClosedError(where, close));
           } else subscriber.complete();
         },
       });
