@@ -11,6 +11,9 @@
 /// <reference types="node" preserve="true" />
 export {
   serve,
+  deriveRequest,
+  toResponse,
+  type RequestChanges,
   Server,
   HttpError,
   text,

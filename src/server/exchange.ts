@@ -31,6 +31,7 @@ import { kEndsOnClose, type Endable, type PipelineConfig } from './pipeline-conf
 import { contextOf } from './request-context.js';
 import { type Head, prepareHead } from './response-head.js';
 import type { ResponseTarget } from './response-target.js';
+import { plainResponse, toResponse } from './to-response.js';
 import type { BodyChunk, Handler, JetRequest } from './types.js';
 import type { WebSocketHandler } from '../websocket/types.js';
 
@@ -98,10 +99,10 @@ export class Exchange implements Endable {
     try {
       if (result == null) {
         this.sendError(404);
-      } else if (isObservable(result)) {
-        this.subscribeTo(result);
-      } else if (typeof (result as PromiseLike<unknown>).then === 'function') {
-        this.awaitResult(result as PromiseLike<unknown>);
+      } else if (isObservable(result) || typeof (result as PromiseLike<unknown>).then === 'function') {
+        // Observables and Promises are adopted by the one function middleware uses too; a plain
+        // response (the common case) is written at once.
+        this.subscribeTo(toResponse(result));
       } else {
         this.respond(result);
       }
@@ -148,23 +149,6 @@ export class Exchange implements Endable {
   /** @internal */
   noAnswer(): void {
     this.sendError(404);
-  }
-
-  private awaitResult(result: PromiseLike<unknown>): void {
-    if (!this.watch()) return;
-    this.startTimer();
-    const token = { unsubscribe: () => undefined };
-    this.live = token;
-    const settle = (): boolean => {
-      if (this.over || this.live !== token) return false;
-      this.live = undefined;
-      this.stopTimer();
-      return true;
-    };
-    result.then(
-      (response) => settle() && this.accept(response),
-      (error: unknown) => settle() && this.fail(error),
-    );
   }
 
   private respond(response: unknown): void {
@@ -411,20 +395,14 @@ export class Exchange implements Endable {
     this.stopTimer();
     this.live?.unsubscribe();
     this.live = undefined;
-    const response = {
-      status,
-      headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', ...headers },
-      body: message,
-    };
+    const response = plainResponse(status, message, headers);
     let head: Head;
     try {
       head = prepareHead(response, this);
     } catch (error) {
       this.report(error as Error);
-      head = prepareHead(
-        { status: 500, headers: { 'content-type': response.headers['content-type'] }, body: statusText(500) },
-        this,
-      );
+      // The HttpError's own headers could not be sent: the plain 500 can.
+      head = prepareHead(plainResponse(500), this);
     }
     if (this.config.closing) this.res.shouldKeepAlive = false;
     this.res.writeHead(head.status, head.headers);

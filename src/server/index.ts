@@ -9,6 +9,8 @@
 // lists no `types` (TypeScript 7's default). `preserve` keeps this line in the emitted .d.ts.
 /// <reference types="node" preserve="true" />
 export { serve, Server, type CloseOptions, type ServerStats } from './serve.js';
+export { deriveRequest, type RequestChanges } from './derive-request.js';
+export { toResponse } from './to-response.js';
 export type { ServeOptions, TlsOptions } from './options.js';
 export type { ResponseOptions, OverflowPolicy, Logger } from './pipeline-config.js';
 export { HttpError, type HttpErrorOptions } from '../internal/errors.js';

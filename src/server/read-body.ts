@@ -45,7 +45,13 @@ export function readBody(
 ): Observable<WholeBody> {
   const o = (options ?? {}) as Record<string, unknown>;
   checkKnownOptions(o, ['limit'], 'body helper');
-  const limit = limitOption(o, 'limit', contextOf(req)?.maxBodySize ?? fallbackLimit);
+  // The request's own limit (a served, upgrade or mock request has one, and so does one derived
+  // from them), else its context's, for a request made by hand.
+  const limit = limitOption(
+    o,
+    'limit',
+    (req as { maxBodySize?: number }).maxBodySize ?? contextOf(req)?.maxBodySize ?? fallbackLimit,
+  );
   return new Observable<WholeBody>((subscriber) => {
     const { headers } = req;
     const [mediaType, charset] = parseContentType(headers['content-type'] ?? '');

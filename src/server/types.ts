@@ -38,8 +38,10 @@ export interface JetResponse {
 /**
  * A request as handlers see it: Jet's Ring request map.
  *
- * It is a plain object: spread it (`{ ...req, path: '/x' }`) to derive a request for
- * middleware; `headers`, `body` and `signal` are computed on first use.
+ * `headers`, `body` and `signal` are computed on first use, through the prototype: derive a
+ * request for middleware with `deriveRequest(req, { path: '/x' })`, which shares them, never
+ * with a spread (`{ ...req }` keeps none of the three, on served and `mockRequest` requests
+ * alike).
  */
 export interface JetRequest {
   /** Upper-case method, e.g. `'GET'`. */
@@ -96,7 +98,8 @@ export interface WebSocketResponse {
 
 /**
  * A request handler: Jet's Ring handler, answering a request map with a response map (or a
- * Promise or Observable of one, or nothing for a 404).
+ * Promise or Observable of one, or nothing for a 404). Generic over its request, so a router can
+ * hand its routes a request with typed fields of its own (`params`) without casts.
  *
  * @param req - the request
  * @returns the response, `null`/`undefined` (404), a Promise of either, or an Observable whose first value is the response
@@ -105,4 +108,4 @@ export interface WebSocketResponse {
  * const handler: Handler = (req) => ({ body: `hello ${req.path}` });
  * ```
  */
-export type Handler = (req: JetRequest) => HandlerResult;
+export type Handler<R extends JetRequest = JetRequest> = (req: R) => HandlerResult;

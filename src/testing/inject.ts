@@ -3,7 +3,6 @@ import { InvalidOptionError, ResponseStreamError } from '../internal/errors.js';
 import { Exchange } from '../server/exchange.js';
 import { resolvePipeline, type ServerConfig } from '../server/options.js';
 import { limitedBody } from '../server/request-body.js';
-import { contextOf, kContext, type RequestContext } from '../server/request-context.js';
 import type { PipelineConfig, ResponseOptions } from '../server/pipeline-config.js';
 import { kConfig, Server } from '../server/serve.js';
 import type { Handler, JetRequest } from '../server/types.js';
@@ -12,19 +11,13 @@ import { type InjectedResponse, MemoryResponse } from '../server/memory-response
 /**
  * The request as the server would hold it: its body limited by the server's
  * `maxRequestBodySize`, and the body helpers defaulting to the server's `maxBodySize`, whatever
- * the mock said. Derived, not copied: body, signal and the rest are the original's.
+ * the mock said. Derived, not copied: the signal and the rest are the original's.
  */
 function withLimitsOf(config: ServerConfig, req: JetRequest): JetRequest {
-  const context = contextOf(req);
   const declared = Number(req.headers['content-length'] ?? -1);
   return Object.create(req, {
     body: { value: limitedBody(req.body, config.maxRequestBodySize, declared), enumerable: true },
-    [kContext]: {
-      value: {
-        maxBodySize: config.maxBodySize,
-        abort: (reason: Error) => context?.abort(reason),
-      } satisfies RequestContext,
-    },
+    maxBodySize: { value: config.maxBodySize },
   }) as JetRequest;
 }
 

@@ -3,9 +3,9 @@ import { InvalidOptionError, describe } from '../internal/errors.js';
 import { joinRawHeaders } from '../internal/headers.js';
 import { checkKnownOptions, limitOption } from '../internal/validate.js';
 import { limitedBody } from '../server/request-body.js';
-import { kContext, LazySignal } from '../server/request-context.js';
+import { kContext, LazySignal, type RequestContext } from '../server/request-context.js';
 import { splitTarget } from '../server/request.js';
-import type { BodyChunk, JetRequest } from '../server/types.js';
+import type { BodyChunk, JetRequest, RequestBody } from '../server/types.js';
 
 /** What {@link mockRequest} builds a request from; everything has a default. */
 export interface MockRequestOptions {
@@ -107,23 +107,79 @@ export function mockRequest(options: MockRequestOptions = {}): JetRequest {
   }
   const maxBodySize = limitOption(o, 'maxBodySize', 1024 * 1024);
   const maxRequestBodySize = limitOption(o, 'maxRequestBodySize', Infinity);
-  const lazy = new LazySignal();
-  const context = { maxBodySize, abort: (reason: Error) => lazy.abort(reason) };
   const { path, query } = splitTarget(url);
-  return {
-    method,
-    url,
-    path,
-    query,
-    headers,
-    body: limitedBody(chunks, maxRequestBodySize, Number(headers['content-length'] ?? -1)),
-    remoteAddress: options.remoteAddress ?? '127.0.0.1',
-    scheme: options.scheme ?? 'http',
-    protocol: options.protocol ?? 'HTTP/1.1',
-    get signal(): AbortSignal {
-      return lazy.signal;
+  return new MockRequest(
+    { method, url, path, query },
+    {
+      headers,
+      body: limitedBody(chunks, maxRequestBodySize, Number(headers['content-length'] ?? -1)),
+      maxBodySize,
+      signal: new LazySignal(),
     },
-    raw: undefined,
-    [kContext]: context,
-  } as JetRequest;
+    options,
+  );
+}
+
+/** What a mock keeps out of its own fields, as a served request does. */
+interface MockState {
+  readonly headers: Record<string, string>;
+  readonly body: RequestBody;
+  readonly maxBodySize: number;
+  readonly signal: LazySignal;
+}
+
+/**
+ * A request with no socket, shaped as a served request is: its target and peer are its own
+ * fields; `headers`, `body` and `signal` are read through the prototype from state the original
+ * holds, so `deriveRequest` shares them and a spread keeps none of them, exactly as on a
+ * served request.
+ */
+class MockRequest implements JetRequest, RequestContext {
+  readonly method: string;
+  readonly url: string;
+  readonly path: string;
+  readonly query: string;
+  readonly remoteAddress: string;
+  readonly scheme: 'http' | 'https';
+  readonly protocol: string;
+  readonly raw: undefined = undefined;
+  /** The original request, whose state derived ones share. @internal */
+  readonly [kContext]: MockRequest;
+  private readonly state: MockState;
+
+  constructor(
+    target: { method: string; url: string; path: string; query: string },
+    state: MockState,
+    options: MockRequestOptions,
+  ) {
+    this.method = target.method;
+    this.url = target.url;
+    this.path = target.path;
+    this.query = target.query;
+    this.remoteAddress = options.remoteAddress ?? '127.0.0.1';
+    this.scheme = options.scheme ?? 'http';
+    this.protocol = options.protocol ?? 'HTTP/1.1';
+    this.state = state;
+    this[kContext] = this;
+  }
+
+  get headers(): Record<string, string> {
+    return this[kContext].state.headers;
+  }
+
+  get body(): RequestBody {
+    return this[kContext].state.body;
+  }
+
+  get signal(): AbortSignal {
+    return this[kContext].state.signal.signal;
+  }
+
+  get maxBodySize(): number {
+    return this[kContext].state.maxBodySize;
+  }
+
+  abort(reason: Error): void {
+    this[kContext].state.signal.abort(reason);
+  }
 }

@@ -17,30 +17,33 @@ export class UpgradeRequest implements JetRequest, RequestContext {
   readonly url: string;
   readonly path: string;
   readonly query: string;
-  readonly headers: Readonly<Record<string, string>>;
   readonly remoteAddress: string;
   readonly scheme: 'http' | 'https';
   readonly protocol: string;
+  /** The original request; one derived with `deriveRequest` shares its state through it. @internal */
+  readonly [kContext]: UpgradeRequest;
+  private readonly heldHeaders: Readonly<Record<string, string>>;
+  private heldRaw: IncomingMessage | undefined;
+  private lazySignal: LazySignal | undefined;
+  private lazyBody: RequestBody | undefined;
+
   /** An upgrade request has no body to read. */
   get maxBodySize(): number {
     return 0;
   }
 
-  /** @internal */
-  get [kContext](): RequestContext {
-    return this;
+  /** Lower-case names, as on every request. */
+  get headers(): Readonly<Record<string, string>> {
+    return this[kContext].heldHeaders;
   }
-
-  private heldRaw: IncomingMessage | undefined;
-  private lazySignal: LazySignal | undefined;
-  private lazyBody: RequestBody | undefined;
 
   constructor(req: IncomingRequest<IncomingMessage>) {
     this.method = req.method;
     this.url = req.url;
     this.path = req.path;
     this.query = req.query;
-    this.headers = req.headers;
+    this.heldHeaders = req.headers;
+    this[kContext] = this;
     this.remoteAddress = req.remoteAddress;
     this.scheme = req.scheme;
     this.protocol = req.protocol;
@@ -49,17 +52,18 @@ export class UpgradeRequest implements JetRequest, RequestContext {
 
   /** node's upgrade request, during the handler call; undefined afterwards. */
   get raw(): IncomingMessage | undefined {
-    return this.heldRaw;
+    return this[kContext].heldRaw;
   }
 
   /** @internal The handler has been called: node's request is let go. */
   release(): void {
-    this.heldRaw = undefined;
+    this[kContext].heldRaw = undefined;
   }
 
   /** An upgrade request has no body. */
   get body(): RequestBody {
-    return (this.lazyBody ??= onceBody({
+    const self = this[kContext];
+    return (self.lazyBody ??= onceBody({
       subscribe: (subscriber) => EMPTY.subscribe(subscriber),
       iterate: () => ({ next: () => Promise.resolve({ value: undefined, done: true }) }),
     }));
@@ -67,10 +71,12 @@ export class UpgradeRequest implements JetRequest, RequestContext {
 
   /** Aborted, with a `ClientAbortedError`, when the socket closes. */
   get signal(): AbortSignal {
-    return (this.lazySignal ??= new LazySignal()).signal;
+    const self = this[kContext];
+    return (self.lazySignal ??= new LazySignal()).signal;
   }
 
   abort(reason: Error): void {
-    (this.lazySignal ??= new LazySignal()).abort(reason);
+    const self = this[kContext];
+    (self.lazySignal ??= new LazySignal()).abort(reason);
   }
 }
