@@ -3,8 +3,7 @@ import { booleanOption, checkKnownOptions, integerOption, limitOption } from '..
 import { type CookieLimits, Cookies, CookieJar } from './cookies.js';
 import type { Dispatcher } from 'undici';
 import { pool } from './transport.js';
-import { addHeaders } from './prepare.js';
-import { HeaderRecord, headerNameProblem } from '../internal/headers.js';
+import { addHeaders, HeaderRecord, headerNameProblem } from '../internal/headers.js';
 import type { ClientOptions, Timeouts } from './types.js';
 
 /** Where the request functions find a client's settings. */

@@ -9,7 +9,7 @@
 /// <reference types="node" preserve="true" />
 export { createClient, Client } from './create-client.js';
 export { request } from './request.js';
-export { retrying, type RetryOptions } from './retry.js';
+export { retrying } from './retry.js';
 export type { MultipartField } from './transport.js';
 export type { Progress, ProgressTarget } from './progress.js';
 export { eventSource, type EventSourceOptions } from './event-source.js';
@@ -23,5 +23,6 @@ export type {
   RequestBody as ClientRequestBody,
   RequestOptions,
   ResponseBody as ClientResponseBody,
+  RetryOptions,
   Timeouts,
 } from './types.js';

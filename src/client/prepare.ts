@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { isObservable } from 'rxjs';
 import { describe, InvalidOptionError } from '../internal/errors.js';
-import { HeaderRecord, headerNameProblem, headerValueProblem } from '../internal/headers.js';
+import { addHeaders, HeaderRecord, headerNameProblem, headerValueProblem } from '../internal/headers.js';
 import { iterateObservable } from '../internal/observable-iterator.js';
 import { checkKnownOptions, choiceOption } from '../internal/validate.js';
 import {
@@ -201,30 +201,4 @@ const controlCharacter = /[\x00-\x1f\x7f]/;
 
 function isReadable(body: unknown): body is Readable {
   return body instanceof Readable;
-}
-
-/**
- * Checks headers given as options and adds them under lower-case names; throws
- * {@link InvalidOptionError} naming the header for anything that cannot be sent.
- */
-export function addHeaders(
-  target: Record<string, string | string[]>,
-  given: Readonly<Record<string, string | readonly string[]>>,
-  option: string,
-): void {
-  if (typeof given !== 'object' || given === null) throw new InvalidOptionError(option, 'an object of headers');
-  for (const name of Object.keys(given)) {
-    const value: unknown = given[name];
-    const values: unknown[] | undefined =
-      typeof value === 'string' ? [value] : Array.isArray(value) ? [...(value as unknown[])] : undefined;
-    const strings = values?.every((v): v is string => typeof v === 'string') === true ? values : undefined;
-    const problem =
-      strings === undefined
-        ? 'values must be strings or arrays of strings'
-        : (headerNameProblem(name) ?? strings.map(headerValueProblem).find((p) => p !== undefined));
-    if (problem !== undefined || strings === undefined) {
-      throw new InvalidOptionError(`${option}.${name}`, `a valid header (${problem ?? 'no value'})`);
-    }
-    target[name.toLowerCase()] = strings.length === 1 ? strings[0]! : strings;
-  }
 }

@@ -11,26 +11,7 @@ import {
 } from 'rxjs';
 import { AbortError, InvalidOptionError, NetworkError, TimeoutError } from '../internal/errors.js';
 import { backoff, type BackoffOptions } from '../internal/backoff.js';
-import type { ClientResponse } from './types.js';
-
-/** When and how often a request is sent again. */
-export interface RetryOptions extends BackoffOptions {
-  /**
-   * Attempts after the first.
-   * @default 2
-   */
-  count?: number;
-  /**
-   * Statuses worth another try; the last response is returned as it is when the count runs out.
-   * @default [408, 429, 502, 503, 504]
-   */
-  statuses?: readonly number[];
-  /**
-   * Longest `Retry-After` honoured, in milliseconds; a longer one ends the retries.
-   * @default 60000
-   */
-  maxRetryAfter?: number;
-}
+import type { ClientResponse, RetryOptions } from './types.js';
 
 /** Methods that may be sent twice without changing anything more than once (RFC 9110). */
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { CookieJar } from 'tough-cookie';
 import type { Dispatcher } from 'undici';
-import type { RetryOptions } from './retry.js';
+import type { BackoffOptions } from '../internal/backoff.js';
 import type { MultipartField } from './transport.js';
 import type { ProgressTarget } from './progress.js';
 
@@ -218,3 +218,22 @@ export interface ClientResponse<B = ResponseBody> {
 
 /** Options of the method helpers (`get`, `post`, …): a request's options without method and URL. */
 export type MethodOptions = Omit<RequestOptions, 'method' | 'url'>;
+
+/** When and how often a request is sent again. */
+export interface RetryOptions extends BackoffOptions {
+  /**
+   * Attempts after the first.
+   * @default 2
+   */
+  count?: number;
+  /**
+   * Statuses worth another try; the last response is returned as it is when the count runs out.
+   * @default [408, 429, 502, 503, 504]
+   */
+  statuses?: readonly number[];
+  /**
+   * Longest `Retry-After` honoured, in milliseconds; a longer one ends the retries.
+   * @default 60000
+   */
+  maxRetryAfter?: number;
+}

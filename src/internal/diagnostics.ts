@@ -1,7 +1,7 @@
 import { channel, subscribe, type Channel } from 'node:diagnostics_channel';
 import { debuglog, format } from 'node:util';
-import type { JetRequest } from '../server/types.js';
-import type { WebSocketConnection } from '../websocket/types.js';
+import type { JetRequest } from '../types.js';
+import type { WebSocketConnection } from '../types.js';
 
 /**
  * The names of the `diagnostics_channel` channels rxjet publishes on. Messages are built only when a channel

@@ -1,5 +1,7 @@
 /** Header names and values: what may be sent, and how incoming ones are shaped. */
 
+import { InvalidOptionError } from './errors.js';
+
 /** Response header values as handlers give them. */
 export type OutgoingHeaders = Readonly<Record<string, string | number | readonly string[] | undefined>>;
 
@@ -48,4 +50,30 @@ export function joinRawHeaders(raw: readonly string[]): Record<string, string> {
   }
   if (authority !== undefined && headers.host === undefined) headers.host = authority;
   return headers;
+}
+
+/**
+ * Checks headers given as options and adds them under lower-case names; throws
+ * {@link InvalidOptionError} naming the header for anything that cannot be sent.
+ */
+export function addHeaders(
+  target: Record<string, string | string[]>,
+  given: Readonly<Record<string, string | readonly string[]>>,
+  option: string,
+): void {
+  if (typeof given !== 'object' || given === null) throw new InvalidOptionError(option, 'an object of headers');
+  for (const name of Object.keys(given)) {
+    const value: unknown = given[name];
+    const values: unknown[] | undefined =
+      typeof value === 'string' ? [value] : Array.isArray(value) ? [...(value as unknown[])] : undefined;
+    const strings = values?.every((v): v is string => typeof v === 'string') === true ? values : undefined;
+    const problem =
+      strings === undefined
+        ? 'values must be strings or arrays of strings'
+        : (headerNameProblem(name) ?? strings.map(headerValueProblem).find((p) => p !== undefined));
+    if (problem !== undefined || strings === undefined) {
+      throw new InvalidOptionError(`${option}.${name}`, `a valid header (${problem ?? 'no value'})`);
+    }
+    target[name.toLowerCase()] = strings.length === 1 ? strings[0]! : strings;
+  }
 }

@@ -1,4 +1,4 @@
-import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
+import { EMPTY, Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import { BodyConsumedError } from './errors.js';
 import { kPull, type Pullable } from './pull.js';
 
@@ -57,4 +57,12 @@ export class OnceBody extends Observable<Uint8Array> implements AsyncIterable<Ui
 /** A request body that can be read once. */
 export function onceBody(source: BodySource): Pullable<Uint8Array> {
   return new OnceBody(source, 'The request body');
+}
+
+/** The body of a request that has none (a WebSocket's opening request): read once, it ends at once. */
+export function emptyBody(): Pullable<Uint8Array> {
+  return onceBody({
+    subscribe: (subscriber) => EMPTY.subscribe(subscriber),
+    iterate: () => ({ next: () => Promise.resolve({ value: undefined, done: true }) }),
+  });
 }

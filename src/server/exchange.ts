@@ -28,7 +28,7 @@ import {
 import { channels } from '../internal/diagnostics.js';
 import { iterateReadable } from '../internal/readable-iterator.js';
 import { kEndsOnClose, type Endable, type PipelineConfig } from './pipeline-config.js';
-import { contextOf } from './request-context.js';
+import { contextOf } from '../internal/request-context.js';
 import { type Head, prepareHead } from './response-head.js';
 import type { ResponseTarget } from './response-target.js';
 import { plainResponse, toResponse } from './to-response.js';

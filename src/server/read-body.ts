@@ -2,7 +2,7 @@ import { TextDecoder } from 'node:util';
 import { Observable } from 'rxjs';
 import { HttpError } from '../internal/errors.js';
 import { checkKnownOptions, limitOption } from '../internal/validate.js';
-import { contextOf } from './request-context.js';
+import { contextOf } from '../internal/request-context.js';
 import { bodyTooLarge } from './request-body.js';
 import type { JetRequest } from './types.js';
 

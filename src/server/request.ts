@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { joinRawHeaders } from '../internal/headers.js';
 import { incomingBody } from './request-body.js';
-import { kContext, LazySignal, type RequestContext } from './request-context.js';
+import { kContext, LazySignal, type RequestContext } from '../internal/request-context.js';
 import type { JetRequest, RequestBody } from './types.js';
 
 /** Splits a request target into path and query; absolute-form targets keep only their path. */

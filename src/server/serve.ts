@@ -9,7 +9,7 @@ import { resolveServeOptions, type ServeOptions, type ServerConfig } from './opt
 import { IncomingRequest } from './request.js';
 import { UpgradeAwareMessage } from './upgrade-message.js';
 import { ambiguous } from './framing.js';
-import { Upgrades } from '../websocket/server-upgrade.js';
+import { Upgrades } from './upgrades.js';
 import type { ResponseTarget } from './response-target.js';
 import type { Http2ServerRequest } from 'node:http2';
 

@@ -3,7 +3,7 @@ import { InvalidOptionError, describe } from '../internal/errors.js';
 import { joinRawHeaders } from '../internal/headers.js';
 import { checkKnownOptions, limitOption } from '../internal/validate.js';
 import { limitedBody } from '../server/request-body.js';
-import { kContext, LazySignal, type RequestContext } from '../server/request-context.js';
+import { kContext, LazySignal, type RequestContext } from '../internal/request-context.js';
 import { splitTarget } from '../server/request.js';
 import type { BodyChunk, JetRequest, RequestBody } from '../server/types.js';
 

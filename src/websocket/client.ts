@@ -9,7 +9,7 @@ import {
 } from '../internal/errors.js';
 import { HeaderRecord } from '../internal/headers.js';
 import { checkKnownOptions, integerOption } from '../internal/validate.js';
-import { mockRequest } from '../testing/mock-request.js';
+import { ClientUpgradeRequest } from './client-request.js';
 import { type Connection, createConnection } from './connection.js';
 import { runWebSocketHandler } from './handler.js';
 import { resolveShared, sharedOptionNames } from './options.js';
@@ -163,12 +163,11 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
     ws.once('open', () => {
       opened = true;
       clearTimeout(deadline);
-      const request = mockRequest({
-        url: `${target.pathname}${target.search}`,
-        headers: options.headers,
-        scheme: target.protocol === 'wss:' ? 'https' : 'http',
-        remoteAddress: (ws as unknown as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress ?? '',
-      });
+      const request = new ClientUpgradeRequest(
+        target,
+        options.headers,
+        (ws as unknown as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress ?? '',
+      );
       const conn = createConnection(ws, request, { ...shared.connection, report });
       let close: { code: number; reason: string } | undefined;
       conn.ctrl$.subscribe({

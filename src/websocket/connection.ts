@@ -18,7 +18,7 @@ import {
 } from '../internal/errors.js';
 import { channels } from '../internal/diagnostics.js';
 import { kPull } from '../internal/pull.js';
-import type { JetRequest } from '../server/types.js';
+import type { JetRequest } from '../types.js';
 import type { CtrlEvent, Message, WebSocketConnection, WebSocketOverflowPolicy } from './types.js';
 
 /** The part of a `ws` WebSocket a connection uses; marble tests hand it a fake one. */

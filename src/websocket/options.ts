@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, choiceOption, integerOption } from '../internal/validate.js';
-import type { JetRequest } from '../server/types.js';
+import type { JetRequest } from '../types.js';
 import type { ConnectionSettings } from './connection.js';
 import type { WebSocketOptions } from './types.js';
 

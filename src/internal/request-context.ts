@@ -1,5 +1,5 @@
-import { ClientAbortedError } from '../internal/errors.js';
-import type { JetRequest } from './types.js';
+import { ClientAbortedError } from './errors.js';
+import type { JetRequest } from '../types.js';
 
 /** Where a request keeps what is not part of its public shape. */
 export const kContext: unique symbol = Symbol('rxjet.request');

@@ -2,17 +2,17 @@ import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Exchange } from '../server/exchange.js';
-import type { PipelineConfig } from '../server/pipeline-config.js';
-import { ambiguous } from '../server/framing.js';
-import { IncomingRequest } from '../server/request.js';
-import type { ServerConfig } from '../server/options.js';
-import { type Connection, type ConnectionSettings, createConnection } from './connection.js';
-import { runWebSocketHandler } from './handler.js';
-import type { WebSocketServerConfig } from './options.js';
-import { contextOf } from '../server/request-context.js';
+import { Exchange } from './exchange.js';
+import type { PipelineConfig } from './pipeline-config.js';
+import { ambiguous } from './framing.js';
+import { IncomingRequest } from './request.js';
+import type { ServerConfig } from './options.js';
+import { type Connection, type ConnectionSettings, createConnection } from '../websocket/connection.js';
+import { runWebSocketHandler } from '../websocket/handler.js';
+import type { WebSocketServerConfig } from '../websocket/options.js';
+import { contextOf } from '../internal/request-context.js';
 import { ClientAbortedError, HandlerError } from '../internal/errors.js';
-import type { WebSocketHandler } from './types.js';
+import type { WebSocketHandler } from '../websocket/types.js';
 import { UpgradeRequest } from './upgrade-request.js';
 
 /**

@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { EMPTY } from 'rxjs';
-import { onceBody } from '../internal/once-body.js';
-import { kContext, LazySignal, type RequestContext } from '../server/request-context.js';
-import type { IncomingRequest } from '../server/request.js';
-import type { JetRequest, RequestBody } from '../server/types.js';
+import { emptyBody } from '../internal/once-body.js';
+import { kContext, LazySignal, type RequestContext } from '../internal/request-context.js';
+import type { IncomingRequest } from './request.js';
+import type { JetRequest, RequestBody } from './types.js';
 
 /**
  * The request map a server-side WebSocket connection keeps for its lifetime: every field
@@ -63,10 +62,7 @@ export class UpgradeRequest implements JetRequest, RequestContext {
   /** An upgrade request has no body. */
   get body(): RequestBody {
     const self = this[kContext];
-    return (self.lazyBody ??= onceBody({
-      subscribe: (subscriber) => EMPTY.subscribe(subscriber),
-      iterate: () => ({ next: () => Promise.resolve({ value: undefined, done: true }) }),
-    }));
+    return (self.lazyBody ??= emptyBody());
   }
 
   /** Aborted, with a `ClientAbortedError`, when the socket closes. */
