@@ -1,15 +1,7 @@
+// One request's way from handler to wire: answering and failing. Its lifecycle and teardown are
+// exchange-lifecycle.ts's, writing a streaming body body-writer.ts's.
 import { Readable } from 'node:stream';
-import {
-  asyncScheduler,
-  isObservable,
-  type Observable,
-  type Observer,
-  type Subscriber,
-  type Subscription,
-  type Unsubscribable,
-} from 'rxjs';
-import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { isObservable, type Observable } from 'rxjs';
 import { subscriberOf } from '../internal/subscriber-of.js';
 import {
   ClientAbortedError,
@@ -18,21 +10,21 @@ import {
   HandlerError,
   HandlerTimeoutError,
   HttpError,
-  InvalidChunkError,
   InvalidResponseError,
   ResponseStreamError,
   RxjetError,
-  BodyOverflowError,
   statusText,
 } from '../internal/errors.js';
 import { channels } from '../internal/diagnostics.js';
-import { iterateReadable } from '../internal/readable-iterator.js';
-import { kEndsOnClose, type Endable, type PipelineConfig } from './pipeline-config.js';
 import { contextOf } from '../internal/request-context.js';
+import { byteSize, writePull, writePush, type BodyWriting } from './body-writer.js';
+import { ExchangeLifecycle } from './exchange-lifecycle.js';
+import { HandlerAnswer, type Answerable } from './handler-answer.js';
+import type { PipelineConfig } from './pipeline-config.js';
 import { type Head, prepareHead } from './response-head.js';
 import type { ResponseTarget } from './response-target.js';
 import { plainResponse, toResponse } from './to-response.js';
-import type { BodyChunk, Handler, JetRequest } from './types.js';
+import type { Handler, JetRequest } from './types.js';
 import type { WebSocketHandler } from '../websocket/types.js';
 
 /**
@@ -42,15 +34,7 @@ import type { WebSocketHandler } from '../websocket/types.js';
  *
  * A plain response object is written at once, with no Observable, Promise or listener made.
  */
-export class Exchange implements Endable {
-  /** What is running for this request now: the handler's subscription, then the body's. */
-  private live: Unsubscribable | undefined;
-  private timer: Subscription | undefined;
-  private watching = false;
-  /** Set once the exchange has ended (answered, broken or abandoned): nothing more happens. */
-  private over = false;
-  /** The status sent, once the head is written (for tracing). */
-  private status = 0;
+export class Exchange extends ExchangeLifecycle implements BodyWriting, Answerable {
   /** A streaming response's head, until its body's first byte, end or failure. */
   private pending: Head | undefined;
 
@@ -59,11 +43,12 @@ export class Exchange implements Endable {
    *   `{ websocket }`; absent for plain requests, which get 426 for such an answer
    */
   constructor(
-    private readonly req: JetRequest,
-    private readonly res: ResponseTarget,
-    private readonly config: PipelineConfig,
+    req: JetRequest,
+    res: ResponseTarget,
+    config: PipelineConfig,
     private readonly upgrade?: (handler: WebSocketHandler) => void,
   ) {
+    super(req, res, config);
     if (channels.serverRequestStart.hasSubscribers) channels.serverRequestStart.publish({ request: req });
   }
 
@@ -83,11 +68,6 @@ export class Exchange implements Endable {
   refuse(status: 400 | 431 | 503): void {
     if (status !== 503) this.res.shouldKeepAlive = false;
     this.sendError(status);
-  }
-
-  /** `'GET /path'`, for messages. */
-  where(): string {
-    return `${this.req.method} ${this.req.url}`;
   }
 
   /**
@@ -123,15 +103,6 @@ export class Exchange implements Endable {
     if (this.watch()) this.startTimer();
   }
 
-  /** @internal The handler's Observable has answered (or ended): it is unsubscribed and its timer stopped. */
-  settle(subscriber: Subscriber<unknown>): boolean {
-    if (subscriber.closed) return false;
-    subscriber.unsubscribe();
-    if (this.live === subscriber) this.live = undefined;
-    this.stopTimer();
-    return true;
-  }
-
   /** @internal The handler's Observable emitted its answer (inside RxJS's `next`, where a throw is never caught). */
   answer(response: unknown): void {
     try {
@@ -141,12 +112,12 @@ export class Exchange implements Endable {
     }
   }
 
-  /** @internal */
+  /** @internal The handler's Observable failed. */
   failWith(error: unknown): void {
     this.fail(error);
   }
 
-  /** @internal */
+  /** @internal The handler's Observable completed empty. */
   noAnswer(): void {
     this.sendError(404);
   }
@@ -203,20 +174,20 @@ export class Exchange implements Endable {
     // A streaming body's head waits for its first byte (or its end): a body that fails before
     // then is answered as a failing handler is, rather than with a head and a cut connection.
     this.pending = head;
-    if (plan.kind === 'push') this.push(plan.body, declaredLength);
-    else void this.pull(plan.body, declaredLength);
+    if (plan.kind === 'push') writePush(this, plan.body, declaredLength);
+    else void writePull(this, plan.body, declaredLength);
   }
 
-  /** Writes the head that waits for the body's first byte, if any; false if node refused it. */
-  private openHead(): boolean {
+  /** @internal Writes the head that waits for the body's first byte, if any; false if node refused it. */
+  openHead(): boolean {
     const head = this.pending;
     if (head === undefined) return true;
     this.pending = undefined;
     return this.writeHead(head);
   }
 
-  /** The body failed: answered as a failing handler while nothing is on the wire, else the connection is cut. */
-  private bodyFailed(error: unknown): void {
+  /** @internal The body failed: answered as a failing handler while nothing is on the wire, else the connection is cut. */
+  bodyFailed(error: unknown): void {
     if (this.over) return;
     if (this.pending !== undefined) {
       this.pending = undefined;
@@ -226,94 +197,8 @@ export class Exchange implements Endable {
     }
   }
 
-  private push(body: Observable<BodyChunk>, declared: number): void {
-    if (!this.watch()) return;
-    const { res } = this;
-    const { highWaterMark, overflow } = this.config;
-    let written = 0;
-    const subscriber = subscriberOf<BodyChunk>({
-      next: (chunk) => {
-        if (this.over) return;
-        const size = byteSize(chunk);
-        if (size <= 0) {
-          if (size < 0) this.bodyFailed(new InvalidChunkError(this.where(), chunk));
-          return;
-        }
-        const buffered = res.writableLength;
-        if (buffered > 0 && buffered + size > highWaterMark) {
-          if (overflow === 'error') this.bodyFailed(new BodyOverflowError(this.where(), highWaterMark));
-          return;
-        }
-        if (declared >= 0 && written + size > declared) {
-          this.bodyFailed(new ContentLengthMismatchError(this.where(), declared, 'has more than'));
-          return;
-        }
-        if (!this.openHead()) return;
-        written += size;
-        res.write(chunk);
-      },
-      error: (error: unknown) => this.bodyFailed(new ResponseStreamError(this.where(), error)),
-      complete: () => this.finish(declared, written),
-    });
-    this.live = subscriber;
-    if ((body as { [kEndsOnClose]?: true })[kEndsOnClose] === true) this.config.endOnClose.add(this);
-    body.subscribe(subscriber);
-    // Nothing came during subscribe: send the head now, so that the client sees it while it waits.
-    if (!this.over && this.pending !== undefined && this.openHead()) res.flushHeaders();
-  }
-
-  private async pull(body: AsyncIterable<BodyChunk> | Readable, declared: number): Promise<void> {
-    if (!this.watch()) return;
-    let iterator: AsyncIterator<unknown>;
-    try {
-      iterator =
-        body instanceof Readable
-          ? iterateReadable(body, {
-              destroyOnReturn: true,
-              failure: (cause) => new ResponseStreamError(this.where(), cause ?? new Error('the stream closed early')),
-            })
-          : body[Symbol.asyncIterator]();
-    } catch (error) {
-      this.bodyFailed(error);
-      return;
-    }
-    this.live = { unsubscribe: () => closeIterator(iterator) };
-    const { res } = this;
-    let written = 0;
-    try {
-      for (;;) {
-        const step = await iterator.next();
-        if (this.over) return;
-        if (step.done === true) break;
-        const chunk: unknown = step.value;
-        const size = byteSize(chunk);
-        if (size <= 0) {
-          if (size < 0) {
-            this.bodyFailed(new InvalidChunkError(this.where(), chunk));
-            return;
-          }
-          continue;
-        }
-        if (declared >= 0 && written + size > declared) {
-          this.bodyFailed(new ContentLengthMismatchError(this.where(), declared, 'has more than'));
-          return;
-        }
-        if (!this.openHead()) return;
-        written += size;
-        if (!res.write(chunk as BodyChunk)) {
-          await this.drained();
-          if (this.over) return;
-        }
-      }
-      this.live = undefined;
-      this.finish(declared, written);
-    } catch (error) {
-      this.live = undefined;
-      this.bodyFailed(error);
-    }
-  }
-
-  private finish(declared: number, written: number): void {
+  /** @internal */
+  finish(declared: number, written: number): void {
     if (this.over) return;
     if (declared >= 0 && written !== declared) {
       this.bodyFailed(new ContentLengthMismatchError(this.where(), declared, `has ${written}`));
@@ -322,34 +207,6 @@ export class Exchange implements Endable {
     if (!this.openHead()) return;
     this.over = true;
     this.end();
-  }
-
-  /** Ends the response: all of it has been handed to node. */
-  private end(body?: string | Uint8Array): void {
-    this.res.end(body);
-    if (channels.serverRequestEnd.hasSubscribers) {
-      channels.serverRequestEnd.publish({ request: this.req, status: this.status });
-    }
-  }
-
-  private traceHead(status: number): void {
-    this.status = status;
-    if (channels.serverResponseHead.hasSubscribers) {
-      channels.serverResponseHead.publish({ request: this.req, status });
-    }
-  }
-
-  /** Resolves when the client has taken what was written, or has gone. */
-  private drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.res.off('drain', done);
-        this.res.off('close', done);
-        resolve();
-      };
-      this.res.on('drain', done);
-      this.res.on('close', done);
-    });
   }
 
   private writeHead(head: Head): boolean {
@@ -367,7 +224,7 @@ export class Exchange implements Endable {
   }
 
   /** Answers a failure before the head, or breaks the connection after it. */
-  private fail(error: unknown): void {
+  protected fail(error: unknown): void {
     if (this.over) return;
     // A handler failing because its client left (its request body cut off, say) is the client
     // leaving, on HTTP/1.1 and HTTP/2 alike, whichever of the two node reports first.
@@ -421,21 +278,9 @@ export class Exchange implements Endable {
     this.res.destroy();
   }
 
-  /** Starts listening for the client going away; false if it already has. */
-  private watch(): boolean {
-    if (!this.watching) {
-      this.watching = true;
-      const socket = socketOf(this.res);
-      if (this.res.destroyed || socket?.destroyed === true) {
-        this.abandon();
-      } else {
-        this.config.active++;
-        this.res.on('close', this.closed);
-        // A response queued behind an unanswered pipelined one never closes if the socket does.
-        if (socket !== undefined) pendingOn(socket).add(this);
-      }
-    }
-    return !this.over;
+  /** @internal */
+  headPending(): boolean {
+    return this.pending !== undefined;
   }
 
   /** @internal The server is closing: a body that ends on close ends now, cleanly, as if it had completed. */
@@ -444,125 +289,7 @@ export class Exchange implements Endable {
     this.stopLive();
     this.finish(-1, 0);
   }
-
-  /** @internal The response closed, or its socket did before the response could: the exchange is over. */
-  readonly closed = (): void => {
-    if (!this.watching) return;
-    this.watching = false;
-    this.config.endOnClose.delete(this);
-    this.res.off('close', this.closed);
-    const socket = socketOf(this.res);
-    if (socket !== undefined) socket[kPending]?.delete(this);
-    const { config } = this;
-    config.active--;
-    if (!this.res.writableFinished) this.abandon();
-    if (config.closing) config.onSettled?.();
-  };
-
-  /** The client went away: stop everything that runs for it and abort its signal. */
-  private abandon(): void {
-    if (this.over) return;
-    this.over = true;
-    this.stopLive();
-    const error = new ClientAbortedError(this.where());
-    contextOf(this.req)?.abort(error);
-    this.traceError(error);
-  }
-
-  private traceError(error: Error): void {
-    if (channels.serverRequestError.hasSubscribers) channels.serverRequestError.publish({ request: this.req, error });
-  }
-
-  private startTimer(): void {
-    const { handlerTimeout } = this.config;
-    if (handlerTimeout > 0 && this.timer === undefined) {
-      this.timer = asyncScheduler.schedule(() => {
-        this.timer = undefined;
-        if (this.over) return;
-        const error = new HandlerTimeoutError(this.where(), handlerTimeout);
-        this.live?.unsubscribe();
-        this.live = undefined;
-        contextOf(this.req)?.abort(error);
-        this.fail(error);
-      }, handlerTimeout);
-    }
-  }
-
-  private stopTimer(): void {
-    this.timer?.unsubscribe();
-    this.timer = undefined;
-  }
-
-  private stopLive(): void {
-    this.stopTimer();
-    const live = this.live;
-    this.live = undefined;
-    live?.unsubscribe();
-  }
-
-  private report(error: Error): void {
-    this.traceError(error);
-    this.config.report(error, this.req);
-  }
-}
-
-/** Bytes in a chunk, or -1 for something that is not a chunk. */
-function byteSize(chunk: unknown): number {
-  if (typeof chunk === 'string') return chunk.length === 0 ? 0 : Buffer.byteLength(chunk);
-  if (chunk instanceof Uint8Array) return chunk.byteLength;
-  return -1;
-}
-
-function closeIterator(iterator: AsyncIterator<unknown>): void {
-  try {
-    const closing = iterator.return?.();
-    if (closing !== undefined) closing.then(undefined, () => undefined);
-  } catch {
-    // the source failed while closing; the exchange is over either way
-  }
-}
-
-/**
- * What the handler's Observable emits into: its first value is the response, an error a 500, an
- * empty end a 404. One object per request rather than an observer of closures.
- */
-class HandlerAnswer implements Observer<unknown> {
-  subscriber!: Subscriber<unknown>;
-  constructor(private readonly exchange: Exchange) {}
-  next(response: unknown): void {
-    if (this.exchange.settle(this.subscriber)) this.exchange.answer(response);
-  }
-  error(error: unknown): void {
-    if (this.exchange.settle(this.subscriber)) this.exchange.failWith(error);
-  }
-  complete(): void {
-    if (this.exchange.settle(this.subscriber)) this.exchange.noAnswer();
-  }
 }
 
 /** Written to send a head with obs-text on its own: node writes a head in latin1 only before bytes. */
 const noBytes = new Uint8Array(0);
-
-/** Where a socket keeps its exchanges still waiting for an answer; one shared listener serves them. */
-const kPending = Symbol('rxjet.pending');
-type WatchedSocket = Socket & { [kPending]?: Set<Exchange> };
-
-/** The socket under a node response (undefined for in-memory ones). */
-function socketOf(res: ResponseTarget): WatchedSocket | undefined {
-  return (res as Partial<ServerResponse>).req?.socket;
-}
-
-function pendingOn(socket: WatchedSocket): Set<Exchange> {
-  let pending = socket[kPending];
-  if (pending === undefined) {
-    pending = new Set();
-    socket[kPending] = pending;
-    socket.once('close', onSocketClose);
-  }
-  return pending;
-}
-
-function onSocketClose(this: WatchedSocket): void {
-  const pending = this[kPending];
-  if (pending !== undefined) for (const exchange of [...pending]) exchange.closed();
-}
