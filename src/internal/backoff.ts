@@ -1,3 +1,4 @@
+// `backoff()`: exponential delays with jitter for `retry({ delay })`.
 import { timer, type Observable } from 'rxjs';
 import { InvalidOptionError } from './errors.js';
 

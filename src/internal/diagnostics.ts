@@ -1,3 +1,4 @@
+// Tracing on diagnostics_channel: the channels, their messages and NODE_DEBUG=rxjet.
 import { channel, subscribe, type Channel } from 'node:diagnostics_channel';
 import { debuglog, format } from 'node:util';
 import type { JetRequest } from '../types.js';

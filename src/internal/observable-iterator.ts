@@ -1,3 +1,4 @@
+// Pulling an Observable with `for await`, one value at a time.
 import type { Observable, Subscription } from 'rxjs';
 import { PullQueue } from './pull-queue.js';
 

@@ -1,3 +1,4 @@
+// Bodies that can be read once, by subscription or by `for await`.
 import { EMPTY, Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import { BodyConsumedError } from './errors.js';
 import { kPull, type Pullable } from './pull.js';

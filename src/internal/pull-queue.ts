@@ -1,3 +1,4 @@
+// A queue between a producer and an async iterator's pulls.
 const done: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**

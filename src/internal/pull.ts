@@ -1,3 +1,4 @@
+// Pullable Observables: the marker the response writer pulls instead of subscribing.
 import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 
 /**

@@ -1,3 +1,4 @@
+// Reading a node Readable as an async iterator or an Observable, with errors typed.
 import type { Readable } from 'node:stream';
 import type { Subscriber, TeardownLogic } from 'rxjs';
 import { PullQueue } from './pull-queue.js';

@@ -1,3 +1,4 @@
+// What a request keeps out of its public shape: its limits and its lazily made abort signal.
 import { ClientAbortedError } from './errors.js';
 import type { JetRequest } from '../types.js';
 

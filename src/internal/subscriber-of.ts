@@ -1,3 +1,4 @@
+// A Subscriber from an observer object, without a closure per callback.
 import { Subscriber, type Observer } from 'rxjs';
 
 /**

@@ -1,3 +1,4 @@
+// Checking options: known names, integers, limits and choices, each with an InvalidOptionError.
 import { describe, InvalidOptionError } from './errors.js';
 
 /** Checks that only known option names were given, so a typo fails loudly. */

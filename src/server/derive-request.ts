@@ -1,3 +1,5 @@
+// Deriving a request for middleware and routers: the one documented way, sharing the original's
+// state.
 import { describe, InvalidOptionError } from '../internal/errors.js';
 import { splitTarget } from './request.js';
 import type { JetRequest } from './types.js';

@@ -1,3 +1,4 @@
+// Reading an application/x-www-form-urlencoded body whole into fields, with a field limit.
 import { map, type Observable } from 'rxjs';
 import { HttpError } from '../internal/errors.js';
 import { checkKnownOptions, integerOption } from '../internal/validate.js';

@@ -1,3 +1,5 @@
+// Serving HTTP/2 beside HTTP/1.1 on one port: the front that routes each connection, and the h2
+// response target.
 import type { Server as HttpServer, OutgoingHttpHeaders } from 'node:http';
 import {
   constants,

@@ -1,3 +1,4 @@
+// Reading a JSON body whole, safe against prototype poisoning.
 import { map, type Observable } from 'rxjs';
 import { HttpError } from '../internal/errors.js';
 import { decode, isPoisonedKey, readBody, type BodyReadOptions } from './read-body.js';

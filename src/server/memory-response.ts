@@ -1,3 +1,4 @@
+// A response written to memory: what `inject` runs the pipeline against.
 import { HeaderRecord } from '../internal/headers.js';
 import type { ResponseTarget } from './response-target.js';
 

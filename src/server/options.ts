@@ -1,3 +1,4 @@
+// The options of `serve`: their defaults, checks and resolved form.
 import { HttpError, InvalidOptionError } from '../internal/errors.js';
 import {
   booleanOption,

@@ -1,3 +1,4 @@
+// The response pipeline's settings, shared by `serve` and `inject`.
 import type { JetRequest } from './types.js';
 
 /** What to do when a push body gets more than `highWaterMark` bytes ahead of the client. */

@@ -1,3 +1,4 @@
+// `pullable()`: an Observable the response writer pulls, for large bodies with backpressure.
 import { InvalidOptionError, describe } from '../internal/errors.js';
 import { type Pullable, pullable as brand } from '../internal/pull.js';
 

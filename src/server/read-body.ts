@@ -1,3 +1,4 @@
+// Reading a request body whole for the body helpers: content type, encoding and size checks.
 import { TextDecoder } from 'node:util';
 import { Observable } from 'rxjs';
 import { HttpError } from '../internal/errors.js';

@@ -1,3 +1,4 @@
+// A request's body as an Observable and async iterable, held to its byte limit.
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { Observable } from 'rxjs';

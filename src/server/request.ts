@@ -1,3 +1,4 @@
+// The request map of a served request: cheap fields at once, headers, body and signal on first use.
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { joinRawHeaders } from '../internal/headers.js';

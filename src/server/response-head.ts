@@ -1,3 +1,4 @@
+// Checking a response and turning it into a head and a body plan before anything is written.
 import type { Readable } from 'node:stream';
 import { isObservable, type Observable } from 'rxjs';
 import { describe, InvalidHeaderError, InvalidResponseError } from '../internal/errors.js';

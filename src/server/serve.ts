@@ -1,3 +1,4 @@
+// `serve()` and the running `Server`: listening, request dispatch, stats and graceful close.
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from 'node:http';
 import type { Http2Server } from 'node:http2';
 import { createServer as createSecureServer } from 'node:https';

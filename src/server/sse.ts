@@ -1,3 +1,5 @@
+// Server-Sent Events: `sse()` formats events with heartbeats; `lastEventId()` reads where a client
+// resumes.
 import { Buffer } from 'node:buffer';
 import { asyncScheduler, isObservable, Observable, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { describe, InvalidEventError, InvalidOptionError } from '../internal/errors.js';

@@ -1,3 +1,4 @@
+// Reading a body whole as text, in its charset.
 import { map, type Observable } from 'rxjs';
 import { decode, readBody, type BodyReadOptions } from './read-body.js';
 import type { JetRequest } from './types.js';

@@ -1,3 +1,5 @@
+// `toResponse()`: any handler result as a cold Observable of one response, the seam middleware
+// builds on.
 import { isObservable, Observable, Subscription, type Subscriber } from 'rxjs';
 import { describe, InvalidResponseError, statusText } from '../internal/errors.js';
 import type { HandlerResult, JetResponse, WebSocketResponse } from './types.js';

@@ -1,3 +1,4 @@
+// The server's public types: handlers, responses and bodies.
 import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { OutgoingHeaders } from '../internal/headers.js';

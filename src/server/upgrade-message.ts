@@ -1,3 +1,4 @@
+// The server's IncomingMessage: only WebSocket handshakes count as upgrades.
 import { IncomingMessage } from 'node:http';
 
 const kOffered = Symbol('rxjet.upgradeOffered');

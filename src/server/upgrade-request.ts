@@ -1,3 +1,4 @@
+// The request map a server-side WebSocket keeps for its lifetime.
 import type { IncomingMessage } from 'node:http';
 import { emptyBody } from '../internal/once-body.js';
 import { kContext, LazySignal, type RequestContext } from '../internal/request-context.js';

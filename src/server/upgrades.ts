@@ -1,3 +1,5 @@
+// The HTTP side of WebSocket upgrades: accepting, refusing through the handler, and closing them
+// all.
 import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';

@@ -1,3 +1,5 @@
+// `inject()`: running a request through the server's pipeline into memory, in virtual time if
+// wanted.
 import { Observable } from 'rxjs';
 import { InvalidOptionError, ResponseStreamError } from '../internal/errors.js';
 import { Exchange } from '../server/exchange.js';

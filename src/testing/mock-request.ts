@@ -1,3 +1,4 @@
+// `mockRequest()`: a request with no socket, shaped as a served request is.
 import { from, isObservable, map, Observable } from 'rxjs';
 import { InvalidOptionError, describe } from '../internal/errors.js';
 import { joinRawHeaders } from '../internal/headers.js';

@@ -1,3 +1,4 @@
+// The WebSocket client: the cold `websocket()` and `connect()`, with a bounded handshake.
 import type { IncomingMessage } from 'node:http';
 import { Observable } from 'rxjs';
 import { WebSocket } from 'ws';

@@ -1,3 +1,4 @@
+// A WebSocket connection as `in$`, `out$` and `ctrl$` over a ws socket, the same on both sides.
 import {
   asyncScheduler,
   Observable,

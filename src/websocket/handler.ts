@@ -1,3 +1,4 @@
+// Running a WebSocket handler on an open connection, the same on the server and the client.
 import { isObservable, Subscriber } from 'rxjs';
 import { HandlerError } from '../internal/errors.js';
 import type { Connection } from './connection.js';

@@ -1,3 +1,4 @@
+// The WebSocket options, shared by the server and the client: defaults and checks.
 import { InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, choiceOption, integerOption } from '../internal/validate.js';
 import type { JetRequest } from '../types.js';

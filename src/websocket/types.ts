@@ -1,3 +1,4 @@
+// The WebSocket area's public types: handlers and options.
 import type { WebSocketConnection } from '../types.js';
 
 export type { CtrlEvent, Message, WebSocketConnection } from '../types.js';
