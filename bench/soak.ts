@@ -135,7 +135,20 @@ async function runChild(): Promise<void> {
     sample: async (): Promise<ServerSample> => {
       const { rss, heapUsed } = process.memoryUsage();
       const handles = process.getActiveResourcesInfo().length;
-      return { type: 'sample', rss, heapUsed, handles, ...(await server.stats()), errors, firstErrors };
+      const stats = await server.stats();
+      const { connections, websockets } = stats;
+      // `exchanges` here is the server's running requests (`stats().requests`), as earlier soak results name it.
+      return {
+        type: 'sample',
+        rss,
+        heapUsed,
+        handles,
+        connections,
+        exchanges: stats.requests,
+        websockets,
+        errors,
+        firstErrors,
+      };
     },
     gc: async (): Promise<GcSample> => {
       for (let i = 0; i < 3; i++) {

@@ -46,7 +46,7 @@ describe('hostile: the HTTP/2 front', function () {
     await until(() => cancelled === 20, 'every upload to be cancelled');
     await eventually(
       () => server.stats(),
-      (s) => s.connections === 0 && s.exchanges === 0,
+      (s) => s.connections === 0 && s.requests === 0,
       'nothing held',
     );
     expect(server.errors).to.deep.equal([]);
@@ -66,7 +66,7 @@ describe('hostile: the HTTP/2 front', function () {
     req.write('part of a body that never ends');
     await eventually(
       () => server.stats(),
-      (s) => s.exchanges === 1,
+      (s) => s.requests === 1,
       'the upload to be read',
     );
     req.destroy();

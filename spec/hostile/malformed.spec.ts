@@ -367,7 +367,7 @@ describe('hostile requests: smuggling, malformed, oversized and pipelined', func
           .and.at.most(count / 2);
         expect(serverSocket!.isPaused(), 'the server stopped reading the connection').to.equal(true);
         expect(rssGrowth, 'RSS growth with the flood queued (bytes)').to.be.below(64 * 1024 * 1024);
-        expect(stats).to.deep.equal({ connections: 1, exchanges: 0, websockets: 0 });
+        expect(stats).to.deep.equal({ connections: 1, requests: 0, websockets: 0 });
 
         // Read slowly, one chunk (at most 64 KiB) per step, until every request is answered.
         while (answered < count && problem === undefined) {

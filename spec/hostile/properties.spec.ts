@@ -296,7 +296,7 @@ describe('hostile: property tests', function () {
         // Nothing is left behind: every connection, exchange and WebSocket of this run is released.
         await eventually(
           () => server.stats(),
-          (s) => s.connections + s.exchanges + s.websockets === 0,
+          (s) => s.connections + s.requests + s.websockets === 0,
           'every connection, exchange and WebSocket to be released',
           3000,
         );

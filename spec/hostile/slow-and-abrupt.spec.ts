@@ -34,7 +34,7 @@ const fast: Partial<ServeOptions> = {
 const slack = 1000;
 /** A normal request must answer within this while slow clients hold their sockets for a second or more. */
 const normalLatencyBound = 500;
-const zero = { connections: 0, exchanges: 0, websockets: 0 };
+const zero = { connections: 0, requests: 0, websockets: 0 };
 
 /** Figures for the report, printed when RXJET_FIGURES is set. */
 const figures: Record<string, unknown> = {};
@@ -46,7 +46,7 @@ const cleanups: (() => unknown)[] = [];
 async function statsAreZero(server: Server, what: string, ms = 5000): Promise<void> {
   const stats = await eventually(
     () => server.stats(),
-    (now) => now.connections + now.exchanges + now.websockets === 0,
+    (now) => now.connections + now.requests + now.websockets === 0,
     what,
     ms,
   );

@@ -80,7 +80,7 @@ describe('hostile: requests with an Upgrade header', function () {
         expect(events.subscribed).to.equal(1);
         await eventually(
           () => server.stats(),
-          (s) => s.connections === 0 && s.exchanges === 0,
+          (s) => s.connections === 0 && s.requests === 0,
           'nothing held',
         );
       });
@@ -97,7 +97,7 @@ describe('hostile: requests with an Upgrade header', function () {
         client.destroy();
         await eventually(
           () => server.stats(),
-          (s) => s.connections === 0 && s.exchanges === 0,
+          (s) => s.connections === 0 && s.requests === 0,
           'nothing held',
         );
       });

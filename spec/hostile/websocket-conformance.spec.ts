@@ -1426,7 +1426,7 @@ describe('hostile: WebSocket conformance (Autobahn sections 1-7, 9, 10)', functi
         expect(max).to.be.below(bound);
         expect(exitCode).to.equal(0);
         expect(output).to.include('closed 1000');
-        expect(stats).to.deep.equal({ connections: 0, exchanges: 0, websockets: 0 });
+        expect(stats).to.deep.equal({ connections: 0, requests: 0, websockets: 0 });
         expect(server.errors).to.deep.equal([]);
       } finally {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

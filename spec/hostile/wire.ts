@@ -117,10 +117,10 @@ export async function exchange(port: number, request: string | Buffer): Promise<
 }
 
 /** Resolves once the server holds no connection and no exchange. */
-export async function drained(server: { stats(): Promise<{ connections: number; exchanges: number }> }): Promise<void> {
+export async function drained(server: { stats(): Promise<{ connections: number; requests: number }> }): Promise<void> {
   await eventually(
     () => server.stats(),
-    (now) => now.connections === 0 && now.exchanges === 0,
+    (now) => now.connections === 0 && now.requests === 0,
     'the server to hold no connection and no exchange',
   );
 }

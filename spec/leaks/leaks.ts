@@ -141,7 +141,7 @@ async function serversIdle(servers: Server[]): Promise<void> {
   for (const server of servers) {
     await eventually(
       () => server.stats(),
-      (s) => s.connections === 0 && s.exchanges === 0 && s.websockets === 0,
+      (s) => s.connections === 0 && s.requests === 0 && s.websockets === 0,
       `server.stats() to be all zero on port ${server.port}`,
       10_000,
     );
@@ -409,7 +409,7 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
   }
   const stats = await Promise.all(run.servers.map((server) => server.stats()));
   for (const s of stats) {
-    if (s.connections + s.exchanges + s.websockets !== 0)
+    if (s.connections + s.requests + s.websockets !== 0)
       failures.push(`server.stats() not all zero: ${JSON.stringify(s)}`);
   }
   failures.push(...run.check(done));

@@ -255,7 +255,7 @@ describe('serve({ http2: true })', function () {
       );
       await eventually(
         () => server.stats(),
-        (s) => s.exchanges === 0,
+        (s) => s.requests === 0,
         'the exchange to end',
       );
       expect(aborted).to.include({ code: 'RXJET_ERR_CLIENT_ABORTED' });
@@ -283,7 +283,7 @@ describe('serve({ http2: true })', function () {
       );
       await eventually(
         () => server.stats(),
-        (s) => s.exchanges === 0 && s.connections === 0,
+        (s) => s.requests === 0 && s.connections === 0,
         'nothing held',
       );
     });
@@ -434,7 +434,7 @@ describe('serve({ http2: true })', function () {
       expect(Date.now() - started).to.be.at.least(300);
       await eventually(
         () => server.stats(),
-        (s) => s.exchanges === 0,
+        (s) => s.requests === 0,
         'the exchange to end',
       );
     });
@@ -466,7 +466,7 @@ describe('serve({ http2: true })', function () {
       expect((await answer(request(after, '/ok'))).body).to.equal('ok');
       await eventually(
         () => server.stats(),
-        (s) => s.exchanges === 0,
+        (s) => s.requests === 0,
         'every exchange to end',
       );
       // Whatever reached the handler before its reset was torn down; nothing is left running.
@@ -492,7 +492,7 @@ describe('serve({ http2: true })', function () {
       expect(received).to.equal('finished');
       await within(5000, closing, 'close() to resolve');
       const stats = await server.stats();
-      expect(stats).to.deep.equal({ connections: 0, exchanges: 0, websockets: 0 });
+      expect(stats).to.deep.equal({ connections: 0, requests: 0, websockets: 0 });
     });
 
     it('destroys sessions still busy after the timeout', async () => {

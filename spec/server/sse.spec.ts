@@ -124,12 +124,12 @@ describe('sse', function () {
       const server = await start(() => sse(events$, { heartbeat: 20 }));
       const stream = await openStream(server.url);
       await until(() => stream.text().includes(':\n\n'), 'a heartbeat');
-      expect(await server.stats()).to.include({ exchanges: 1 });
+      expect(await server.stats()).to.include({ requests: 1 });
       stream.close();
       await until(() => tornDown === 1, 'the teardown of events$');
       await eventually(
         () => server.stats(),
-        (now) => now.exchanges === 0 && now.connections === 0,
+        (now) => now.requests === 0 && now.connections === 0,
         'the exchange and connection to be released',
       );
       expect(subscribed).to.equal(1);
@@ -412,7 +412,7 @@ describe('sse', function () {
       await until(() => tornDown, 'the teardown of events$');
       await eventually(
         () => server.stats(),
-        (now) => now.exchanges === 0,
+        (now) => now.requests === 0,
         'the exchange to end',
       );
     });

@@ -31,9 +31,14 @@ export interface ServerStats {
   /** Open TCP connections: keep-alive, in flight, and upgraded to WebSocket. */
   connections: number;
   /** Requests still running after their handler call (pending answers and streaming bodies). */
-  exchanges: number;
+  requests: number;
   /** Open WebSocket connections. */
   websockets: number;
+  /**
+   * The same count as `requests`, under its old name (not enumerable).
+   * @deprecated use `requests`; `exchanges` named an internal class
+   */
+  readonly exchanges: number;
 }
 
 /**
@@ -45,7 +50,7 @@ export interface ServerStats {
  *
  * const server = await serve({ handler: () => ({ body: 'hello' }) });
  * console.log(server.url); // http://127.0.0.1:PORT
- * console.log(await server.stats()); // { connections: 0, exchanges: 0, websockets: 0 }
+ * console.log(await server.stats()); // { connections: 0, requests: 0, websockets: 0 }
  * await server.close();
  * ```
  */
@@ -87,22 +92,22 @@ export class Server {
 
   /**
    * What the server holds right now, for monitoring and for tests that check nothing leaks.
-   * `exchanges` counts requests whose answer outlived the handler call (a pending Promise or
+   * `requests` counts requests whose answer outlived the handler call (a pending Promise or
    * Observable, a streaming body): each holds a subscription and maybe a timer, and is released
    * when it ends or its client goes away.
    *
-   * @returns a Promise of the open connections (HTTP and WebSocket), exchanges and WebSockets
+   * @returns a Promise of the open connections (HTTP and WebSocket), running requests and WebSockets
    * @example
    * ```ts
-   * const { connections, exchanges, websockets } = await server.stats();
+   * const { connections, requests, websockets } = await server.stats();
    * ```
    */
   stats(): Promise<ServerStats> {
-    const exchanges = this[kConfig].pipeline.active;
+    const requests = this[kConfig].pipeline.active;
     const websockets = this.upgrades.size;
     return new Promise((resolve, reject) =>
       this.listening.front.getConnections((error, connections) =>
-        error ? reject(error) : resolve({ connections, exchanges, websockets }),
+        error ? reject(error) : resolve(withOldName({ connections, requests, websockets })),
       ),
     );
   }
@@ -247,4 +252,9 @@ type Refusing = { [kMalformed]?: boolean };
 function malformed(raw: IncomingMessage | Http2ServerRequest, exchange: Exchange, status: 400 | 431): void {
   if (raw.httpVersionMajor === 1) (raw.socket as Refusing)[kMalformed] = true;
   exchange.refuse(status);
+}
+
+/** Adds the deprecated `exchanges`, not enumerable, so that `{ connections, requests, websockets }` is what is seen. */
+function withOldName(stats: Omit<ServerStats, 'exchanges'>): ServerStats {
+  return Object.defineProperty(stats, 'exchanges', { value: stats.requests, enumerable: false }) as ServerStats;
 }
