@@ -1,16 +1,7 @@
+// The client's cookie jar: RFC 6265 matching by tough-cookie, with the size and count limits it leaves out.
 import { type Cookie, CookieJar, getPublicSuffix } from 'tough-cookie';
 
 export { CookieJar };
-
-/** How many cookies a jar keeps, and how large one may be (RFC 6265 section 6.1). */
-export interface CookieLimits {
-  /** Cookies in the whole jar. */
-  total: number;
-  /** Cookies per registrable domain (`a.example.com` and `b.example.com` count as `example.com`). */
-  perDomain: number;
-  /** Characters of one `Set-Cookie` value: its name, value and attributes. */
-  size: number;
-}
 
 /**
  * The client's cookies: RFC 6265 matching (domain, path, expiry, Secure) by tough-cookie, and the
@@ -120,6 +111,16 @@ export class Cookies {
     const kept = live.filter((cookie) => !evicted.has(cookie)).sort(byAge);
     for (const cookie of kept.slice(0, count - this.limits.total)) remove(cookie);
   }
+}
+
+/** How many cookies a jar keeps, and how large one may be (RFC 6265 section 6.1). */
+export interface CookieLimits {
+  /** Cookies in the whole jar. */
+  total: number;
+  /** Cookies per registrable domain (`a.example.com` and `b.example.com` count as `example.com`). */
+  perDomain: number;
+  /** Characters of one `Set-Cookie` value: its name, value and attributes. */
+  size: number;
 }
 
 /** The domain a cookie counts against: its registrable domain, or the host itself (an IP, `localhost`). */

@@ -1,21 +1,8 @@
+// Response decompression: a chunk source wrapped in the decoders its Content-Encoding names.
 import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import { DeflateDecoder } from './deflate-decoder.js';
-import type { ChunkSink, ChunkSource } from './source.js';
-
-/** The most content codings undone for one response (undici's limit, after CVE-2026-22036). */
-export const maxEncodings = 5;
-
-/** What `accept-encoding` offers when decompression is on. */
-export const acceptEncoding = 'gzip, deflate, br';
-
-/** The codings undone, by name: a Map, so a coding named like an Object member (`constructor`) is just unknown. */
-const decoders = new Map<string, () => Transform>([
-  ['gzip', createGunzip],
-  ['x-gzip', createGunzip],
-  ['deflate', () => new DeflateDecoder()],
-  ['br', createBrotliDecompress],
-]);
+import type { ChunkSink, ChunkSource } from './chunk-source.js';
 
 /**
  * The body with its content codings undone, last applied first, streaming and with
@@ -42,6 +29,20 @@ export function decompressed(body: ChunkSource, contentEncoding: string | string
     codings.reverse().map((c) => decoders.get(c)!()),
   );
 }
+
+/** The most content codings undone for one response (undici's limit, after CVE-2026-22036). */
+export const maxEncodings = 5;
+
+/** What `accept-encoding` offers when decompression is on. */
+export const acceptEncoding = 'gzip, deflate, br';
+
+/** The codings undone, by name: a Map, so a coding named like an Object member (`constructor`) is just unknown. */
+const decoders = new Map<string, () => Transform>([
+  ['gzip', createGunzip],
+  ['x-gzip', createGunzip],
+  ['deflate', () => new DeflateDecoder()],
+  ['br', createBrotliDecompress],
+]);
 
 /** A body that is not read at all: the connection is closed and its reader hears why. */
 class Refused implements ChunkSource {

@@ -1,10 +1,6 @@
+// The `deflate` decoder: zlib-wrapped or raw DEFLATE, as servers really send it.
 import { Transform, type TransformCallback } from 'node:stream';
 import { createInflate, createInflateRaw, type Inflate, type InflateRaw } from 'node:zlib';
-
-/** True when two bytes open a zlib stream (RFC 1950): method 8, a window of at most 32 KiB, a valid check. */
-function zlibHeader(first: number, second: number): boolean {
-  return (first & 0x0f) === 8 && first >> 4 <= 7 && ((first << 8) | second) % 31 === 0;
-}
 
 /**
  * `Content-Encoding: deflate` as servers really send it. RFC 9110 means zlib-wrapped DEFLATE, but
@@ -64,4 +60,9 @@ export class DeflateDecoder extends Transform {
     });
     inflater.on('error', (error) => this.destroy(error));
   }
+}
+
+/** True when two bytes open a zlib stream (RFC 1950): method 8, a window of at most 32 KiB, a valid check. */
+function zlibHeader(first: number, second: number): boolean {
+  return (first & 0x0f) === 8 && first >> 4 <= 7 && ((first << 8) | second) % 31 === 0;
 }

@@ -1,13 +1,5 @@
+// HTTP Digest authentication (RFC 7616): reading a server's challenge and writing the answer.
 import { createHash, randomBytes } from 'node:crypto';
-
-/** A parsed `WWW-Authenticate: Digest …` challenge. */
-export interface DigestChallenge {
-  realm: string;
-  nonce: string;
-  qop: string | undefined;
-  opaque: string | undefined;
-  algorithm: string;
-}
 
 /** The Digest challenge among `WWW-Authenticate` values, or undefined when there is none. */
 export function digestChallenge(header: string | string[] | undefined): DigestChallenge | undefined {
@@ -83,4 +75,13 @@ export function digestAuthorization(
   if (challenge.qop === 'auth') parts.push('qop=auth', `nc=${nc}`, `cnonce=${quote(cnonce)}`);
   if (challenge.opaque !== undefined) parts.push(`opaque=${quote(challenge.opaque)}`);
   return `Digest ${parts.join(', ')}`;
+}
+
+/** A parsed `WWW-Authenticate: Digest …` challenge. */
+export interface DigestChallenge {
+  realm: string;
+  nonce: string;
+  qop: string | undefined;
+  opaque: string | undefined;
+  algorithm: string;
 }

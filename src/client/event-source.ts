@@ -1,3 +1,4 @@
+// `eventSource`: a reconnecting Server-Sent Events stream over the client, as a browser's EventSource.
 import { Buffer } from 'node:buffer';
 import {
   asyncScheduler,

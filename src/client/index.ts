@@ -1,3 +1,4 @@
+// The public entry point of rxjet/client: what a user may import from the client.
 /**
  * The streaming HTTP client: `createClient` makes a pool, and `request`, `get`, `post` and the
  * other helpers return cold Observables of responses whose bodies are Observables too.
@@ -18,11 +19,11 @@ export { get, post, put, patch, del, del as delete, head, options, type MethodHe
 export type {
   BodyAs,
   ClientOptions,
+  ClientRequestBody,
   ClientResponse,
+  ClientResponseBody,
   MethodOptions,
-  RequestBody as ClientRequestBody,
   RequestOptions,
-  ResponseBody as ClientResponseBody,
   RetryOptions,
   Timeouts,
 } from './types.js';

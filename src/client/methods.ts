@@ -1,3 +1,4 @@
+// The method helpers (`get`, `post`, …): `request` with the method and URL as arguments.
 import type { Observable } from 'rxjs';
 import type { Client } from './create-client.js';
 import { prepare } from './prepare.js';

@@ -1,6 +1,41 @@
+// `parseEventStream`: the WHATWG event-stream parser, as an operator from body chunks to events.
 import { defer, Observable, type OperatorFunction } from 'rxjs';
 import { EventTooLargeError, InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, functionOption, limitOption } from '../internal/validate.js';
+
+/**
+ * An operator that parses a `text/event-stream` body, as chunks of bytes (or text), into events,
+ * exactly as the WHATWG HTML standard has browsers do it: an optional UTF-8 BOM, lines ended by
+ * CRLF, LF or CR (even a CRLF split between chunks), `field: value` lines with one leading space
+ * dropped, a field without a colon taken as an empty value, comments (`:`) and unknown fields
+ * ignored, `id` with NUL ignored, an event dispatched at each blank line (not when its data is
+ * empty), and an event not ended by a blank line when the stream ends dropped. Use it for event
+ * streams that `eventSource` does not fetch, such as the answer to a POST.
+ *
+ * @param options - the last event id to start from, a size limit, and a `retry:` callback
+ * @returns an operator from body chunks to events
+ * @example
+ * ```ts
+ * import { createClient, post, parseEventStream } from 'rxjet/client';
+ * import { switchMap } from 'rxjs';
+ * const client = createClient();
+ * post(client, 'http://127.0.0.1:8080/chat', { json: { prompt: 'hi' } })
+ *   .pipe(switchMap((res) => res.body.pipe(parseEventStream())))
+ *   .subscribe((event) => console.log(event.event, event.data));
+ * ```
+ */
+export function parseEventStream(
+  options: ParseEventStreamOptions = {},
+): OperatorFunction<Uint8Array | string, ServerSentEvent> {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object');
+  checkKnownOptions(options, optionNames, 'parseEventStream');
+  const o = options as Record<string, unknown>;
+  const lastEventId = eventIdOption(o);
+  const maxEventSize = limitOption(o, 'maxEventSize', defaultMaxEventSize);
+  const onRetry = functionOption<(ms: number) => void>(o, 'onRetry');
+  return (source) =>
+    defer(() => source.pipe(parseWith(new EventStreamParser(lastEventId, maxEventSize, 'an event stream', onRetry))));
+}
 
 /** One event of an event stream, as a browser's `EventSource` dispatches it. */
 export interface ServerSentEvent {
@@ -171,40 +206,6 @@ export function parseWith(parser: EventStreamParser): OperatorFunction<Uint8Arra
         },
       }),
     );
-}
-
-/**
- * An operator that parses a `text/event-stream` body, as chunks of bytes (or text), into events,
- * exactly as the WHATWG HTML standard has browsers do it: an optional UTF-8 BOM, lines ended by
- * CRLF, LF or CR (even a CRLF split between chunks), `field: value` lines with one leading space
- * dropped, a field without a colon taken as an empty value, comments (`:`) and unknown fields
- * ignored, `id` with NUL ignored, an event dispatched at each blank line (not when its data is
- * empty), and an event not ended by a blank line when the stream ends dropped. Use it for event
- * streams that `eventSource` does not fetch, such as the answer to a POST.
- *
- * @param options - the last event id to start from, a size limit, and a `retry:` callback
- * @returns an operator from body chunks to events
- * @example
- * ```ts
- * import { createClient, post, parseEventStream } from 'rxjet/client';
- * import { switchMap } from 'rxjs';
- * const client = createClient();
- * post(client, 'http://127.0.0.1:8080/chat', { json: { prompt: 'hi' } })
- *   .pipe(switchMap((res) => res.body.pipe(parseEventStream())))
- *   .subscribe((event) => console.log(event.event, event.data));
- * ```
- */
-export function parseEventStream(
-  options: ParseEventStreamOptions = {},
-): OperatorFunction<Uint8Array | string, ServerSentEvent> {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object');
-  checkKnownOptions(options, optionNames, 'parseEventStream');
-  const o = options as Record<string, unknown>;
-  const lastEventId = eventIdOption(o);
-  const maxEventSize = limitOption(o, 'maxEventSize', defaultMaxEventSize);
-  const onRetry = functionOption<(ms: number) => void>(o, 'onRetry');
-  return (source) =>
-    defer(() => source.pipe(parseWith(new EventStreamParser(lastEventId, maxEventSize, 'an event stream', onRetry))));
 }
 
 /** The `lastEventId` option: a string that can be sent as a `Last-Event-ID` header. */

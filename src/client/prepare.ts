@@ -1,3 +1,4 @@
+// `prepare`: a request's options checked and worked out into a PreparedRequest, once per call.
 import { Buffer } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { isObservable } from 'rxjs';
@@ -18,59 +19,13 @@ import { countedUpload, ProgressCounter, type ProgressTarget } from './progress.
 import { isFormData, multipartBody, type Outgoing } from './transport.js';
 import type { BodyAs, RequestOptions } from './types.js';
 
-/** A request checked and worked out at call time: everything that does not depend on a subscription. */
-export interface Prepared {
-  config: ClientConfig;
-  outgoing: Outgoing;
-  /** The URL as first asked for, for errors. */
-  where: string;
-  as: BodyAs;
-  /** The timeouts, `total` worked out: 0 (off) when none was given for a streamed body. */
-  timeouts: ClientConfig['timeouts'] & { total: number };
-  /** Time the wait for a connection ourselves (undici times only the connecting, per pool). */
-  timedConnect: boolean;
-  /** Redirects to follow. */
-  hops: number;
-  digest: readonly [string, string] | undefined;
-  signal: AbortSignal | undefined;
-  progress: ProgressTarget | undefined;
-}
-
-const optionNames = new Set([
-  'method',
-  'url',
-  'headers',
-  'query',
-  'json',
-  'formParams',
-  'multipart',
-  'body',
-  'basicAuth',
-  'digestAuth',
-  'bearer',
-  'timeout',
-  'as',
-  'signal',
-  'followRedirects',
-  'retry',
-  'progress',
-]);
-
-type Params = NonNullable<RequestOptions['query']>;
-
-function appendParams(target: URLSearchParams, params: Params): void {
-  for (const [name, value] of Object.entries(params)) {
-    for (const item of Array.isArray(value) ? value : [value]) target.append(name, String(item));
-  }
-}
-
 /** Checks the options and works out everything that does not depend on the subscription. */
 export function prepare(
   client: Client,
   options: Omit<RequestOptions, 'url'> & { url?: RequestOptions['url'] },
   methodGiven?: string,
   urlGiven?: string | URL,
-): Prepared {
+): PreparedRequest {
   if (!(client instanceof Object) || !(kClient in client))
     throw new InvalidOptionError('client', 'a client from createClient()');
   if (options === null || typeof options !== 'object')
@@ -182,6 +137,52 @@ export function prepare(
     signal: options.signal,
     progress: options.progress,
   };
+}
+
+/** A request checked and worked out at call time: everything that does not depend on a subscription. */
+export interface PreparedRequest {
+  config: ClientConfig;
+  outgoing: Outgoing;
+  /** The URL as first asked for, for errors. */
+  where: string;
+  as: BodyAs;
+  /** The timeouts, `total` worked out: 0 (off) when none was given for a streamed body. */
+  timeouts: ClientConfig['timeouts'] & { total: number };
+  /** Time the wait for a connection ourselves (undici times only the connecting, per pool). */
+  timedConnect: boolean;
+  /** Redirects to follow. */
+  hops: number;
+  digest: readonly [string, string] | undefined;
+  signal: AbortSignal | undefined;
+  progress: ProgressTarget | undefined;
+}
+
+const optionNames = new Set([
+  'method',
+  'url',
+  'headers',
+  'query',
+  'json',
+  'formParams',
+  'multipart',
+  'body',
+  'basicAuth',
+  'digestAuth',
+  'bearer',
+  'timeout',
+  'as',
+  'signal',
+  'followRedirects',
+  'retry',
+  'progress',
+]);
+
+type Params = NonNullable<RequestOptions['query']>;
+
+function appendParams(target: URLSearchParams, params: Params): void {
+  for (const [name, value] of Object.entries(params)) {
+    for (const item of Array.isArray(value) ? value : [value]) target.append(name, String(item));
+  }
 }
 
 /** A `[user, password]` pair of strings without control characters (RFC 7617, RFC 7616). */

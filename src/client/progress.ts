@@ -1,3 +1,4 @@
+// Upload and download progress: the public Progress types and the counter that reports them.
 import type { Observer } from 'rxjs';
 
 /** How far a request's body has gone up, or its response's body come down. */

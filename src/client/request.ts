@@ -1,10 +1,11 @@
+// `request`: a cold Observable of one request, one ClientExchange per subscription, retried if asked.
 import { Observable, type Subscriber } from 'rxjs';
 import type { Client } from './create-client.js';
-import { Flight } from './flight.js';
-import { type Prepared, prepare } from './prepare.js';
+import { ClientExchange } from './exchange.js';
+import { type PreparedRequest, prepare } from './prepare.js';
 import { kMethod, resolveRetry, retries, withRetries } from './retry.js';
 import type { ClientResponse, RequestOptions } from './types.js';
-import { readWhole } from './whole.js';
+import { readWhole } from './whole-body.js';
 
 /**
  * Sends a request when subscribed and emits the response once its headers arrive; non-2xx
@@ -37,19 +38,19 @@ export function request(client: Client, options: RequestOptions): Observable<Cli
   return send(prepare(client, options), options.retry);
 }
 
-/** The request Observable of a prepared request: one flight per subscription, and retries if asked for. */
-export function send(prepared: Prepared, retry: RequestOptions['retry']): Observable<ClientResponse<unknown>> {
+/** The request Observable of a prepared request: one exchange per subscription, and retries if asked for. */
+export function send(prepared: PreparedRequest, retry: RequestOptions['retry']): Observable<ClientResponse<unknown>> {
   const { method } = prepared.outgoing;
   const again = resolveRetry(retry);
   let sent: Observable<ClientResponse<unknown>> & { [kMethod]?: string };
-  if (!retries(method, again)) sent = new Observable((subscriber) => new Flight(prepared, subscriber).start());
+  if (!retries(method, again)) sent = new Observable((subscriber) => new ClientExchange(prepared, subscriber).start());
   else {
     // Retries pick the response by its status before its body is read, so `as` reads it after them.
     const { as } = prepared;
-    const streamed: Prepared = { ...prepared, as: 'stream' };
+    const streamed: PreparedRequest = { ...prepared, as: 'stream' };
     const retried = withRetries(
       new Observable<ClientResponse>((subscriber) =>
-        new Flight(streamed, subscriber as Subscriber<ClientResponse<unknown>>).start(),
+        new ClientExchange(streamed, subscriber as Subscriber<ClientResponse<unknown>>).start(),
       ),
       method,
       again,

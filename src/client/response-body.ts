@@ -1,7 +1,24 @@
+// The response body a user sees: an Observable and an async iterable over one chunk source.
 import type { Subscriber, TeardownLogic } from 'rxjs';
 import { type BodySource, OnceBody } from '../internal/once-body.js';
-import { type ChunkSource, iterateSource, type ReadOptions, subscribeSource } from './source.js';
-import type { ResponseBody } from './types.js';
+import { type ChunkSource, iterateSource, type ReadOptions, subscribeSource } from './chunk-source.js';
+import type { ClientResponseBody } from './types.js';
+
+/**
+ * A streamed response body: subscribe (push) or `for await` (pull, so a slow consumer slows the
+ * socket), once. Unsubscribing, or stopping the loop, aborts the response, which closes its
+ * connection. A body nobody claims by the end of the event-loop turn in which its response was
+ * delivered is let go (a short rest read and dropped, a long one aborted), so unread bodies never
+ * starve the pool.
+ */
+export function responseBody(source: ChunkSource, reading: ReadOptions): ClientResponseBody {
+  const body = new ResponseBodySource(source, reading);
+  if (unclaimed === undefined) {
+    unclaimed = [body];
+    setImmediate(releaseUnclaimed);
+  } else unclaimed.push(body);
+  return body.body;
+}
 
 /** Bodies delivered in this turn, checked together at its end: one Immediate, not one each. */
 let unclaimed: ResponseBodySource[] | undefined;
@@ -32,20 +49,4 @@ class ResponseBodySource implements BodySource {
   releaseUnread(): void {
     if (this.body.release()) this.source.discard();
   }
-}
-
-/**
- * A streamed response body: subscribe (push) or `for await` (pull, so a slow consumer slows the
- * socket), once. Unsubscribing, or stopping the loop, aborts the response, which closes its
- * connection. A body nobody claims by the end of the event-loop turn in which its response was
- * delivered is let go (a short rest read and dropped, a long one aborted), so unread bodies never
- * starve the pool.
- */
-export function responseBody(source: ChunkSource, reading: ReadOptions): ResponseBody {
-  const body = new ResponseBodySource(source, reading);
-  if (unclaimed === undefined) {
-    unclaimed = [body];
-    setImmediate(releaseUnclaimed);
-  } else unclaimed.push(body);
-  return body.body;
 }

@@ -1,3 +1,4 @@
+// Retries: the `retry` option and the `retrying` operator, which resubscribe to a request with backoff.
 import {
   catchError,
   defer,
@@ -12,6 +13,42 @@ import {
 import { AbortError, InvalidOptionError, NetworkError, TimeoutError } from '../internal/errors.js';
 import { backoff, type BackoffOptions } from '../internal/backoff.js';
 import type { ClientResponse, RetryOptions } from './types.js';
+
+/** Where a request's Observable keeps its method, for {@link retrying}. */
+export const kMethod: unique symbol = Symbol('rxjet.method');
+
+/**
+ * The `retry` request option as an operator, for a request made elsewhere:
+ * `get(client, url).pipe(retrying({ count: 3 }))`. It goes straight after `request()`, `get()`
+ * and the other helpers, whose Observables carry their method; anywhere else, give `method`.
+ * Only idempotent methods are sent again.
+ *
+ * @param options - a number of retries, or {@link RetryOptions} (plus `method`)
+ * @returns an operator that resubscribes to the request as the options say
+ * @example
+ * ```ts
+ * import { createClient, get, retrying } from 'rxjet/client';
+ * get(createClient(), 'http://127.0.0.1:8080/flaky', { as: 'json' })
+ *   .pipe(retrying({ count: 3, initial: 100 }))
+ *   .subscribe((res) => console.log(res.status));
+ * ```
+ */
+export function retrying<R extends ClientResponse<unknown>>(
+  options: number | (RetryOptions & { method?: string }) = {},
+): MonoTypeOperatorFunction<R> {
+  const resolved = resolveRetry(options);
+  return (source) => {
+    const method =
+      (typeof options === 'object' ? options.method : undefined) ?? (source as { [kMethod]?: string })[kMethod];
+    if (method === undefined) {
+      throw new InvalidOptionError(
+        'method',
+        'the request method: use retrying() right after request() or get(), or pass it',
+      );
+    }
+    return resolved === undefined ? source : withRetries(source, method.toUpperCase(), resolved);
+  };
+}
 
 /** Methods that may be sent twice without changing anything more than once (RFC 9110). */
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -97,40 +134,4 @@ export function withRetries<R extends ClientResponse<unknown>>(
       ),
     );
   });
-}
-
-/** Where a request's Observable keeps its method, for {@link retrying}. */
-export const kMethod: unique symbol = Symbol('rxjet.method');
-
-/**
- * The `retry` request option as an operator, for a request made elsewhere:
- * `get(client, url).pipe(retrying({ count: 3 }))`. It goes straight after `request()`, `get()`
- * and the other helpers, whose Observables carry their method; anywhere else, give `method`.
- * Only idempotent methods are sent again.
- *
- * @param options - a number of retries, or {@link RetryOptions} (plus `method`)
- * @returns an operator that resubscribes to the request as the options say
- * @example
- * ```ts
- * import { createClient, get, retrying } from 'rxjet/client';
- * get(createClient(), 'http://127.0.0.1:8080/flaky', { as: 'json' })
- *   .pipe(retrying({ count: 3, initial: 100 }))
- *   .subscribe((res) => console.log(res.status));
- * ```
- */
-export function retrying<R extends ClientResponse<unknown>>(
-  options: number | (RetryOptions & { method?: string }) = {},
-): MonoTypeOperatorFunction<R> {
-  const resolved = resolveRetry(options);
-  return (source) => {
-    const method =
-      (typeof options === 'object' ? options.method : undefined) ?? (source as { [kMethod]?: string })[kMethod];
-    if (method === undefined) {
-      throw new InvalidOptionError(
-        'method',
-        'the request method: use retrying() right after request() or get(), or pass it',
-      );
-    }
-    return resolved === undefined ? source : withRetries(source, method.toUpperCase(), resolved);
-  };
 }

@@ -1,43 +1,8 @@
+// The undici side of the client: the pool, sending one dispatch, multipart bodies, and failures as errors.
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, errors, FormData, ProxyAgent } from 'undici';
 import { AbortError, NetworkError, TimeoutError, type TimeoutPhase } from '../internal/errors.js';
-import type { Call } from './call.js';
-
-/** A multipart field: text, or a file's bytes with its name and type. */
-export type MultipartField =
-  | string
-  | {
-      /** The file's content. */
-      value: string | Uint8Array;
-      /** The file name sent with it; `'blob'` when absent. */
-      filename?: string;
-      /** Its media type, e.g. `'image/png'`. */
-      contentType?: string;
-    };
-
-/**
- * A multipart/form-data body. undici writes it with a boundary from crypto's random source
- * (CVE-2025-22150 was a guessable one) and sets the content-type that names it.
- */
-export function multipartBody(fields: Record<string, MultipartField | readonly MultipartField[]>): FormData {
-  const form = new FormData();
-  for (const [name, given] of Object.entries(fields)) {
-    for (const field of Array.isArray(given) ? (given as readonly MultipartField[]) : [given as MultipartField]) {
-      if (typeof field === 'string') {
-        form.append(name, field);
-      } else {
-        const blob = new Blob([field.value], field.contentType === undefined ? undefined : { type: field.contentType });
-        form.append(name, blob, field.filename ?? 'blob');
-      }
-    }
-  }
-  return form;
-}
-
-/** True for a body made by {@link multipartBody}. */
-export function isFormData(body: unknown): body is FormData {
-  return body instanceof FormData;
-}
+import type { DispatchHandler } from './dispatch-handler.js';
 
 /** What the transport needs to send a request. */
 export interface Outgoing {
@@ -75,8 +40,8 @@ export function pool(settings: PoolSettings): Dispatcher {
       : new ProxyAgent({ ...options, uri: settings.proxy });
 }
 
-/** Sends a request through an undici dispatcher; what happens next reaches the call. */
-export function dispatch(dispatcher: Dispatcher, outgoing: Outgoing, call: Call): void {
+/** Sends a request through an undici dispatcher; what happens next reaches the handler. */
+export function dispatch(dispatcher: Dispatcher, outgoing: Outgoing, handler: DispatchHandler): void {
   const { url } = outgoing;
   dispatcher.dispatch(
     {
@@ -88,8 +53,44 @@ export function dispatch(dispatcher: Dispatcher, outgoing: Outgoing, call: Call)
       headersTimeout: outgoing.headersTimeout,
       bodyTimeout: outgoing.bodyTimeout,
     },
-    call,
+    handler,
   );
+}
+
+/** A multipart field: text, or a file's bytes with its name and type. */
+export type MultipartField =
+  | string
+  | {
+      /** The file's content. */
+      value: string | Uint8Array;
+      /** The file name sent with it; `'blob'` when absent. */
+      filename?: string;
+      /** Its media type, e.g. `'image/png'`. */
+      contentType?: string;
+    };
+
+/**
+ * A multipart/form-data body. undici writes it with a boundary from crypto's random source
+ * (CVE-2025-22150 was a guessable one) and sets the content-type that names it.
+ */
+export function multipartBody(fields: Record<string, MultipartField | readonly MultipartField[]>): FormData {
+  const form = new FormData();
+  for (const [name, given] of Object.entries(fields)) {
+    for (const field of Array.isArray(given) ? (given as readonly MultipartField[]) : [given as MultipartField]) {
+      if (typeof field === 'string') {
+        form.append(name, field);
+      } else {
+        const blob = new Blob([field.value], field.contentType === undefined ? undefined : { type: field.contentType });
+        form.append(name, blob, field.filename ?? 'blob');
+      }
+    }
+  }
+  return form;
+}
+
+/** True for a body made by {@link multipartBody}. */
+export function isFormData(body: unknown): body is FormData {
+  return body instanceof FormData;
 }
 
 /**

@@ -1,3 +1,4 @@
+// The client's public option and response types.
 import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { CookieJar } from 'tough-cookie';
@@ -125,7 +126,7 @@ export interface ClientOptions {
 }
 
 /** A request body. */
-export type RequestBody =
+export type ClientRequestBody =
   string | Uint8Array | Observable<string | Uint8Array> | AsyncIterable<string | Uint8Array> | Readable;
 
 /** How to read the response body. */
@@ -154,7 +155,7 @@ export interface RequestOptions {
    */
   multipart?: Record<string, MultipartField | readonly MultipartField[]>;
   /** A body as is (an Observable or async iterable is streamed with chunked encoding). */
-  body?: RequestBody;
+  body?: ClientRequestBody;
   /** HTTP Basic credentials. */
   basicAuth?: readonly [user: string, password: string];
   /**
@@ -199,10 +200,10 @@ export interface RequestOptions {
 }
 
 /** A streamed response body: an Observable of chunks that can also be pulled with `for await`. */
-export type ResponseBody = Observable<Uint8Array> & AsyncIterable<Uint8Array>;
+export type ClientResponseBody = Observable<Uint8Array> & AsyncIterable<Uint8Array>;
 
 /** A response; `body` depends on `as`. */
-export interface ClientResponse<B = ResponseBody> {
+export interface ClientResponse<B = ClientResponseBody> {
   /** The status code; non-2xx statuses are responses too, not errors. */
   status: number;
   /** The URL that answered, after any redirects. */

@@ -1,8 +1,9 @@
+// The whole-body reader: a response body gathered up to a size limit, then decoded as text, JSON or bytes.
 import { Buffer } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import { Observable, type OperatorFunction, Subscription } from 'rxjs';
 import { DecodeError, ResponseTooLargeError } from '../internal/errors.js';
-import { hasNoContent } from './source.js';
+import { hasNoContent } from './chunk-source.js';
 import type { BodyAs, ClientResponse } from './types.js';
 
 /**

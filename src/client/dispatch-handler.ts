@@ -1,62 +1,13 @@
+// undici's dispatch handler for one attempt: hands the response head to its owner and the body to one sink.
 import { HeaderRecord } from '../internal/headers.js';
-import type { ChunkSink, ChunkSource } from './source.js';
-
-/** Response headers: lower-case names, a repeated header as an array. */
-export type ResponseHeaders = Record<string, string | string[] | undefined>;
-
-/** Who hears about a call: its request. */
-export interface CallOwner {
-  /** A connection has been assigned and the request is being written. */
-  connected(): void;
-  /** The whole request, body included, has been written. */
-  sent(call: Call): void;
-  /** An interim (1xx) response came; the final one is still to come. */
-  informational(call: Call): void;
-  /** The response's headers have arrived; its body is the call (a {@link ChunkSource}). */
-  response(call: Call, status: number, headers: ResponseHeaders): void;
-  /** The call failed before a response came; `connected` says whether a connection had taken it. */
-  failed(cause: unknown, connected: boolean): void;
-  /** The call is over (ended, or failed or aborted with `failure`): stop its timers. */
-  settled(call: Call, failure?: unknown): void;
-}
-
-/** Bytes of a body kept before anyone reads it; more pauses the socket. */
-const unclaimedLimit = 64 * 1024;
-
-/** Bytes of an unread body read to keep its connection; more closes the connection instead. */
-const discardLimit = 64 * 1024;
-
-const enum State {
-  Waiting,
-  Body,
-  Ended,
-  Failed,
-}
-
-/** Reads and drops what is left of a body, up to {@link discardLimit}. */
-class Discard implements ChunkSink {
-  private size = 0;
-  constructor(private readonly call: Call) {}
-  data(chunk: Uint8Array): boolean {
-    this.size += chunk.byteLength;
-    if (this.size <= discardLimit) return true;
-    this.call.abort();
-    return false;
-  }
-  end(): void {
-    // the connection goes back to the pool
-  }
-  error(): void {
-    // nobody is listening
-  }
-}
+import type { ChunkSink, ChunkSource } from './chunk-source.js';
 
 /**
- * One exchange with undici, driven through its dispatcher handler interface: no stream, promise
+ * One attempt's handler: undici's dispatch handler interface, so there is no stream, promise
  * or listener per response. The response body is delivered straight from the socket to one
  * sink, and pausing the sink pauses the socket.
  */
-export class Call implements ChunkSource {
+export class DispatchHandler implements ChunkSource {
   private state = State.Waiting;
   private abortConnection: ((reason: Error) => void) | undefined;
   private resumeSocket: (() => void) | undefined;
@@ -72,7 +23,7 @@ export class Call implements ChunkSource {
   private holding = false;
   private failure: unknown;
 
-  constructor(private readonly owner: CallOwner) {}
+  constructor(private readonly owner: DispatchOwner) {}
 
   // undici's handler interface ----------------------------------------------------------------
 
@@ -202,6 +153,56 @@ export class Call implements ChunkSource {
   private end(sink: ChunkSink): void {
     this.sink = undefined;
     sink.end();
+  }
+}
+
+/** Response headers: lower-case names, a repeated header as an array. */
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+/** Who hears about a dispatch: the exchange it is an attempt of. */
+export interface DispatchOwner {
+  /** A connection has been assigned and the request is being written. */
+  connected(): void;
+  /** The whole request, body included, has been written. */
+  sent(handler: DispatchHandler): void;
+  /** An interim (1xx) response came; the final one is still to come. */
+  informational(handler: DispatchHandler): void;
+  /** The response's headers have arrived; its body is the handler (a {@link ChunkSource}). */
+  response(handler: DispatchHandler, status: number, headers: ResponseHeaders): void;
+  /** The dispatch failed before a response came; `connected` says whether a connection had taken it. */
+  failed(cause: unknown, connected: boolean): void;
+  /** The dispatch is over (ended, or failed or aborted with `failure`): stop its timers. */
+  settled(handler: DispatchHandler, failure?: unknown): void;
+}
+
+/** Bytes of a body kept before anyone reads it; more pauses the socket. */
+const unclaimedLimit = 64 * 1024;
+
+/** Bytes of an unread body read to keep its connection; more closes the connection instead. */
+const discardLimit = 64 * 1024;
+
+const enum State {
+  Waiting,
+  Body,
+  Ended,
+  Failed,
+}
+
+/** Reads and drops what is left of a body, up to {@link discardLimit}. */
+class Discard implements ChunkSink {
+  private size = 0;
+  constructor(private readonly handler: DispatchHandler) {}
+  data(chunk: Uint8Array): boolean {
+    this.size += chunk.byteLength;
+    if (this.size <= discardLimit) return true;
+    this.handler.abort();
+    return false;
+  }
+  end(): void {
+    // the connection goes back to the pool
+  }
+  error(): void {
+    // nobody is listening
   }
 }
 

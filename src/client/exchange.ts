@@ -1,46 +1,46 @@
+// One subscription's request/response exchange: redirects, digest, cookies, timers, delivery.
 import { asyncScheduler, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { channels, type ClientRequestInfo } from '../internal/diagnostics.js';
 import { AbortError, RedirectError, RxjetError, TimeoutError } from '../internal/errors.js';
 import { HeaderRecord } from '../internal/headers.js';
-import { Call, type CallOwner, type ResponseHeaders } from './call.js';
+import { DispatchHandler, type DispatchOwner, type ResponseHeaders } from './dispatch-handler.js';
 import { decompressed } from './decompress.js';
 import { digestAuthorization, digestChallenge } from './digest.js';
-import type { Prepared } from './prepare.js';
+import type { PreparedRequest } from './prepare.js';
 import { ProgressCounter } from './progress.js';
 import { responseBody } from './response-body.js';
-import { type ChunkSink, type ChunkSource, emptyBody, hasNoContent } from './source.js';
+import { type ChunkSink, type ChunkSource, emptyBody, hasNoContent } from './chunk-source.js';
 import { dispatch, failure, type Outgoing } from './transport.js';
 import type { ClientResponse } from './types.js';
-import { WholeBody } from './whole.js';
-
-const redirects = new Set([301, 302, 303, 307, 308]);
-
-/** A body that can be sent a second time (a streamed one cannot). */
-function replayable(body: Outgoing['body']): boolean {
-  return body === undefined || typeof body === 'string' || body instanceof Uint8Array;
-}
+import { WholeBody } from './whole-body.js';
 
 /**
  * One subscription to a request: sends it, follows redirects and a digest challenge with the
  * client's cookies, runs the total and signal aborts, and hands the response to the subscriber
- * (its body streamed, or read whole with `as`). It is the undici calls' owner, the sink of a body
- * read whole, the signal's listener and the subscription's teardown, so a request allocates
- * little beyond it.
+ * (its body streamed, or read whole with `as`). It owns each attempt (one undici dispatch: the
+ * first, a redirect's or a challenge's answer), is the sink of a body read whole, the signal's
+ * listener and the subscription's teardown, so a request allocates little beyond it.
+ *
+ * Names: `prepared` is the request as the user's options made it; `outgoing` is what the current
+ * attempt sends (it changes with each redirect or challenge); `attempt` is that dispatch's handler.
  */
-export class Flight implements CallOwner, ChunkSink, Unsubscribable {
+export class ClientExchange implements DispatchOwner, ChunkSink, Unsubscribable {
+  /** What the current attempt sends. */
   private outgoing: Outgoing;
-  private call: Call | undefined;
+  /** The current attempt's handler. */
+  private attempt: DispatchHandler | undefined;
   /** The response's body, once handed on (streamed to the subscriber, or being read whole). */
   private body: ChunkSource | undefined;
   private whole: WholeBody | undefined;
   private status = 0;
   private headers: ResponseHeaders | undefined;
+  /** Redirects followed so far. */
   private hop = 0;
   private visited: Set<string> | undefined;
   private answeredChallenge = false;
   private total: Subscription | undefined;
   private connecting: Subscription | undefined;
-  /** When the current request was written (0: not yet, or not reported by the dispatcher). */
+  /** When the current attempt was written (0: not yet, or not reported by the dispatcher). */
   private sentAt = 0;
   /** The headers deadline once an interim (1xx) response came: undici restarts its own at each one. */
   private interim: Subscription | undefined;
@@ -48,16 +48,16 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   private stopped = false;
 
   constructor(
-    private readonly request: Prepared,
+    private readonly prepared: PreparedRequest,
     private readonly subscriber: Subscriber<ClientResponse<unknown>>,
   ) {
-    this.outgoing = request.outgoing;
+    this.outgoing = prepared.outgoing;
   }
 
-  /** Starts the flight; returns its teardown. */
+  /** Starts the exchange; returns its teardown. */
   start(): Unsubscribable {
     if (channels.clientRequestStart.hasSubscribers) channels.clientRequestStart.publish({ request: this.info() });
-    const { signal, timeouts } = this.request;
+    const { signal, timeouts } = this.prepared;
     if (signal !== undefined) {
       if (signal.aborted) {
         this.stopped = true;
@@ -68,7 +68,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     }
     if (timeouts.total > 0) {
       this.total = asyncScheduler.schedule(() => {
-        this.interrupt(new TimeoutError(this.request.outgoing.method, this.request.where, 'total', timeouts.total));
+        this.interrupt(new TimeoutError(this.prepared.outgoing.method, this.prepared.where, 'total', timeouts.total));
       }, timeouts.total);
     }
     this.send();
@@ -81,7 +81,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     if (this.body !== undefined && this.whole === undefined) return;
     this.stop();
     this.body?.abort();
-    if (this.body === undefined) this.call?.abort();
+    if (this.body === undefined) this.attempt?.abort();
   }
 
   /** The signal fired. */
@@ -90,7 +90,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   }
 
   private aborted(): AbortError {
-    return new AbortError(this.request.outgoing.method, this.request.where, this.request.signal?.reason);
+    return new AbortError(this.prepared.outgoing.method, this.prepared.where, this.prepared.signal?.reason);
   }
 
   /** Ends the request with `error`: its reader hears it, whether the response has come or not. */
@@ -98,10 +98,10 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     if (this.stopped) return;
     this.stop();
     if (this.body !== undefined) {
-      this.call?.fail(error);
+      this.attempt?.fail(error);
       return;
     }
-    this.call?.abort(error);
+    this.attempt?.abort(error);
     this.fail(error);
   }
 
@@ -115,7 +115,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
 
   /** The request as tracing names it. */
   private info(): ClientRequestInfo {
-    return { method: this.request.outgoing.method, url: this.request.where };
+    return { method: this.prepared.outgoing.method, url: this.prepared.where };
   }
 
   private stop(): void {
@@ -124,14 +124,14 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     this.total?.unsubscribe();
     this.connecting?.unsubscribe();
     this.interim?.unsubscribe();
-    this.request.signal?.removeEventListener('abort', this);
+    this.prepared.signal?.removeEventListener('abort', this);
   }
 
   private send(): void {
-    const { config } = this.request;
+    const { config } = this.prepared;
     let sent = this.outgoing;
     const jar = config.cookies;
-    if (jar !== undefined && (this.hop === 0 || sent.url.origin === this.request.outgoing.url.origin)) {
+    if (jar !== undefined && (this.hop === 0 || sent.url.origin === this.prepared.outgoing.url.origin)) {
       const cookies = jar.header(sent.url);
       if (cookies !== undefined) {
         const { cookie } = sent.headers;
@@ -141,38 +141,38 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
         };
       }
     }
-    const call = new Call(this);
-    this.call = call;
+    const attempt = new DispatchHandler(this);
+    this.attempt = attempt;
     this.sentAt = 0;
     this.interim?.unsubscribe();
     this.interim = undefined;
-    if (this.request.timedConnect) {
-      const { connect } = this.request.timeouts;
+    if (this.prepared.timedConnect) {
+      const { connect } = this.prepared.timeouts;
       this.connecting?.unsubscribe();
       this.connecting = asyncScheduler.schedule(() => {
         this.interrupt(new TimeoutError(sent.method, sent.url.href, 'connect', connect));
       }, connect);
     }
-    dispatch(config.dispatcher, sent, call);
+    dispatch(config.dispatcher, sent, attempt);
   }
 
-  // the calls' owner ---------------------------------------------------------------------------
+  // the attempts' owner ------------------------------------------------------------------------
 
   connected(): void {
     this.connecting?.unsubscribe();
     this.connecting = undefined;
   }
 
-  sent(call: Call): void {
-    if (call === this.call) this.sentAt = asyncScheduler.now();
+  sent(attempt: DispatchHandler): void {
+    if (attempt === this.attempt) this.sentAt = asyncScheduler.now();
   }
 
-  informational(call: Call): void {
-    const { headers } = this.request.timeouts;
-    if (call !== this.call || this.interim !== undefined || this.stopped || headers === 0) return;
+  informational(attempt: DispatchHandler): void {
+    const { headers } = this.prepared.timeouts;
+    if (attempt !== this.attempt || this.interim !== undefined || this.stopped || headers === 0) return;
     const waited = this.sentAt === 0 ? 0 : asyncScheduler.now() - this.sentAt;
     this.interim = asyncScheduler.schedule(
-      () => this.interrupt(new TimeoutError(this.request.outgoing.method, this.request.where, 'headers', headers)),
+      () => this.interrupt(new TimeoutError(this.prepared.outgoing.method, this.prepared.where, 'headers', headers)),
       Math.max(0, headers - waited),
     );
   }
@@ -183,8 +183,8 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     this.fail(this.failure(cause, connected));
   }
 
-  settled(call: Call, failure?: unknown): void {
-    if (call !== this.call || this.body === undefined) return;
+  settled(attempt: DispatchHandler, failure?: unknown): void {
+    if (attempt !== this.attempt || this.body === undefined) return;
     this.stop();
     // A streamed body's end is traced here; one read whole is traced as the request ends.
     if (this.whole !== undefined) return;
@@ -195,10 +195,10 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     }
   }
 
-  response(call: Call, status: number, headers: ResponseHeaders): void {
+  response(attempt: DispatchHandler, status: number, headers: ResponseHeaders): void {
     this.interim?.unsubscribe();
     this.interim = undefined;
-    const { config, hops, digest } = this.request;
+    const { config, hops, digest } = this.prepared;
     const outgoing = this.outgoing;
     config.cookies?.store(outgoing.url, headers['set-cookie']);
     // Digest credentials answer only the origin the user named: any other origin a redirect
@@ -207,7 +207,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
       status === 401 &&
       digest !== undefined &&
       !this.answeredChallenge &&
-      outgoing.url.origin === this.request.outgoing.url.origin &&
+      outgoing.url.origin === this.prepared.outgoing.url.origin &&
       replayable(outgoing.body)
     ) {
       const challenge = digestChallenge(headers['www-authenticate']);
@@ -216,7 +216,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
         digestAuthorization(challenge, digest, outgoing.method, outgoing.url.pathname + outgoing.url.search);
       if (authorization !== undefined) {
         this.answeredChallenge = true;
-        call.discard(); // the challenge's own body is not needed
+        attempt.discard(); // the challenge's own body is not needed
         this.outgoing = { ...outgoing, headers: { ...outgoing.headers, authorization } };
         this.send();
         return;
@@ -224,31 +224,31 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
     }
     const { location } = headers;
     if (hops === 0 || !redirects.has(status) || typeof location !== 'string') {
-      this.deliver(call, status, headers);
+      this.deliver(attempt, status, headers);
       return;
     }
     const keepsBody = status === 307 || status === 308;
     if (keepsBody && !replayable(outgoing.body)) {
-      this.deliver(call, status, headers);
+      this.deliver(attempt, status, headers);
       return;
     }
-    const { method: firstMethod } = this.request.outgoing;
+    const { method: firstMethod } = this.prepared.outgoing;
     let next: URL;
     try {
       next = new URL(location, outgoing.url);
     } catch {
-      call.abort();
-      this.fatal(new RedirectError(firstMethod, this.request.where, `a redirect to an invalid URL`));
+      attempt.abort();
+      this.fatal(new RedirectError(firstMethod, this.prepared.where, `a redirect to an invalid URL`));
       return;
     }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      call.abort();
-      this.fatal(new RedirectError(firstMethod, this.request.where, `a redirect to a ${next.protocol} URL`));
+      attempt.abort();
+      this.fatal(new RedirectError(firstMethod, this.prepared.where, `a redirect to a ${next.protocol} URL`));
       return;
     }
     if (this.hop >= hops) {
-      call.abort();
-      this.fatal(new RedirectError(firstMethod, this.request.where, `more than ${hops} redirects`));
+      attempt.abort();
+      this.fatal(new RedirectError(firstMethod, this.prepared.where, `more than ${hops} redirects`));
       return;
     }
     const visited = (this.visited ??= new Set());
@@ -262,11 +262,11 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
           ? 'GET'
           : outgoing.method;
     if (visited.has(`${method} ${next.href}`)) {
-      call.abort();
-      this.fatal(new RedirectError(firstMethod, this.request.where, `redirect loop back to ${next.href}`));
+      attempt.abort();
+      this.fatal(new RedirectError(firstMethod, this.prepared.where, `redirect loop back to ${next.href}`));
       return;
     }
-    call.discard(); // the redirect's own body is not needed; its connection goes back to the pool
+    attempt.discard(); // the redirect's own body is not needed; its connection goes back to the pool
     const crossing = next.origin !== outgoing.url.origin;
     const headersNext = new HeaderRecord() as unknown as Outgoing['headers'];
     for (const [name, value] of Object.entries(outgoing.headers)) {
@@ -293,16 +293,16 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   }
 
   /** Hands the response on: its body streamed, or read whole first. */
-  private deliver(call: Call, status: number, headers: ResponseHeaders): void {
-    const { config, as, progress } = this.request;
+  private deliver(attempt: DispatchHandler, status: number, headers: ResponseHeaders): void {
+    const { config, as, progress } = this.prepared;
     const empty = hasNoContent(this.outgoing.method, status);
     let body: ChunkSource;
     if (empty) {
       // Nothing follows the head, whatever it declares; the connection finishes (or fails) unheard.
       body = emptyBody;
-      this.call = undefined;
-      call.discard();
-    } else body = config.decompress ? decompressed(call, headers['content-encoding']) : call;
+      this.attempt = undefined;
+      attempt.discard();
+    } else body = config.decompress ? decompressed(attempt, headers['content-encoding']) : attempt;
     this.body = body;
     if (channels.clientRequestHeaders.hasSubscribers) {
       channels.clientRequestHeaders.publish({ request: this.info(), status, headers });
@@ -319,7 +319,7 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
       this.subscriber.complete();
       return;
     }
-    const whole = new WholeBody(as, config.maxResponseSize, this.request.outgoing.method, this.request.where);
+    const whole = new WholeBody(as, config.maxResponseSize, this.prepared.outgoing.method, this.prepared.where);
     const early = empty ? undefined : whole.declared(headers['content-length']);
     if (early !== undefined) {
       body.abort();
@@ -368,14 +368,21 @@ export class Flight implements CallOwner, ChunkSink, Unsubscribable {
   /** What a failure of the exchange is raised as. */
   private failure(cause: unknown, connected = true): Error {
     if (cause instanceof RxjetError) return cause;
-    const { method } = this.request.outgoing;
-    return failure(cause, method, this.request.where, this.request.timeouts, connected);
+    const { method } = this.prepared.outgoing;
+    return failure(cause, method, this.prepared.where, this.prepared.timeouts, connected);
   }
 }
 
 /** Counts a response's bytes for download progress. */
-function downloadCounter(target: NonNullable<Prepared['progress']>, length: string | string[] | undefined) {
+function downloadCounter(target: NonNullable<PreparedRequest['progress']>, length: string | string[] | undefined) {
   const total = typeof length === 'string' ? Number(length) : undefined;
   const counter = new ProgressCounter(target, 'download', Number.isFinite(total) ? total : undefined);
   return (size: number): void => counter.add(size);
+}
+
+const redirects = new Set([301, 302, 303, 307, 308]);
+
+/** A body that can be sent a second time (a streamed one cannot). */
+function replayable(body: Outgoing['body']): boolean {
+  return body === undefined || typeof body === 'string' || body instanceof Uint8Array;
 }

@@ -1,13 +1,6 @@
+// The chunk source: a response body as it comes off the connection, and the ways to read one.
 import type { Subscriber, TeardownLogic } from 'rxjs';
 import { PullQueue } from '../internal/pull-queue.js';
-
-/** Where a response body's chunks go, one reader at a time. */
-export interface ChunkSink {
-  /** A chunk; returning false asks the source to pause until {@link ChunkSource.resume}. */
-  data(chunk: Uint8Array): boolean;
-  end(): void;
-  error(cause: unknown): void;
-}
 
 /**
  * A response body as it comes off the connection: handed to one sink, paused when the sink asks,
@@ -22,6 +15,14 @@ export interface ChunkSource {
   abort(reason?: Error): void;
   /** Lets an unread body go: a short rest is read and dropped (the connection is kept), a long one aborted. */
   discard(): void;
+}
+
+/** Where a response body's chunks go, one reader at a time. */
+export interface ChunkSink {
+  /** A chunk; returning false asks the source to pause until {@link ChunkSource.resume}. */
+  data(chunk: Uint8Array): boolean;
+  end(): void;
+  error(cause: unknown): void;
 }
 
 /**
