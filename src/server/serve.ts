@@ -10,7 +10,7 @@ import { resolveServeOptions, type ServeOptions, type ServerConfig } from './opt
 import { IncomingRequest } from './request.js';
 import { UpgradeAwareMessage } from './upgrade-message.js';
 import { ambiguous } from './framing.js';
-import { Upgrades } from './upgrades.js';
+import { UpgradeHandler } from './upgrade-handler.js';
 import type { ResponseTarget } from './response-target.js';
 import type { Http2ServerRequest } from 'node:http2';
 
@@ -66,11 +66,11 @@ export class Server {
   readonly http2: Http2Server | undefined;
   private closing: Promise<void> | undefined;
 
-  private readonly upgrades: Upgrades;
+  private readonly upgrades: UpgradeHandler;
   private readonly listening: Listening;
 
   /** @internal */
-  constructor(node: NodeServer, listening: Listening, config: ServerConfig, upgrades: Upgrades) {
+  constructor(node: NodeServer, listening: Listening, config: ServerConfig, upgrades: UpgradeHandler) {
     this.node = node;
     this.listening = listening;
     this.http2 = listening instanceof Http2Front ? listening.http2 : undefined;
@@ -230,7 +230,7 @@ export function serve(options: ServeOptions): Promise<Server> {
       : createSecureServer({ ...config.tls, ...settings }, listener);
   const listening = config.http2 ? new Http2Front(node, config, listener) : listeningOn(node);
   const { front } = listening;
-  const upgrades = new Upgrades(config);
+  const upgrades = new UpgradeHandler(config);
   node.on('upgrade', upgrades.onUpgrade);
   node.maxHeadersCount = config.maxHeadersCount;
   node.timeout = config.idleTimeout;

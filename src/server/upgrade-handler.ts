@@ -22,7 +22,7 @@ import { UpgradeRequest } from './upgrade-request.js';
  * `websocketHandler`, or with the HTTP handler's answer (`{ websocket }` accepts; any other
  * response refuses with that status and body), and keeps the open sockets for `close()`.
  */
-export class Upgrades {
+export class UpgradeHandler {
   private server: WebSocketServer | undefined;
   private readonly connections = new Set<Connection>();
   /** One settings object for every connection of this server. */
