@@ -46,6 +46,7 @@ describe('serve: stats()', () => {
       (now) => now.requests === 1,
       'the request to be running',
     );
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the deprecated alias is what this test checks
     expect(stats.exchanges).to.equal(1);
     expect(Object.keys(stats)).to.deep.equal(['connections', 'requests', 'websockets']);
     request.destroy();
