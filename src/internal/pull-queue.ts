@@ -1,5 +1,4 @@
 // A queue between a producer and an async iterator's pulls.
-const done: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
  * The consumer's side of an async iterator over a push source: values that have arrived, how the
@@ -71,3 +70,5 @@ export class PullQueue<T> {
     }
   }
 }
+
+const done: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });

@@ -14,9 +14,6 @@ export type RequestChanges = { readonly [name: string]: unknown } & {
   readonly query?: string;
 };
 
-/** Fields a derived request always shares with its original: changing them is an error. */
-const shared = new Set(['headers', 'body', 'signal', 'raw', 'remoteAddress', 'scheme', 'protocol']);
-
 /**
  * Derives a request for middleware or a router: the result shares `req`'s headers, body (still
  * read once between them), signal, raw request and limits, with the fields in `changes` set.
@@ -72,3 +69,6 @@ export function deriveRequest<R extends JetRequest, C extends RequestChanges>(
   for (const name of Object.keys(fields)) descriptors[name] = { value: fields[name], enumerable: true };
   return Object.create(req, descriptors) as Omit<R, keyof C> & C;
 }
+
+/** Fields a derived request always shares with its original: changing them is an error. */
+const shared = new Set(['headers', 'body', 'signal', 'raw', 'remoteAddress', 'scheme', 'protocol']);

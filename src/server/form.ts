@@ -19,20 +19,6 @@ export interface FormOptions extends BodyReadOptions {
   maxFields?: number;
 }
 
-const defaultMaxFields = 1000;
-
-/** Whether `text` has more than `max` non-empty `&`-separated fields; stops counting past `max`. */
-function tooManyFields(text: string, max: number): boolean {
-  let fields = 0;
-  for (let at = 0; at <= text.length;) {
-    let end = text.indexOf('&', at);
-    if (end === -1) end = text.length;
-    if (end > at && ++fields > max) return true;
-    at = end + 1;
-  }
-  return false;
-}
-
 /**
  * Reads an `application/x-www-form-urlencoded` request body whole into an object with no
  * prototype; a repeated name gives an array of its values in order.
@@ -70,4 +56,18 @@ export function form(req: JetRequest, options?: FormOptions): Observable<FormFie
       return fields;
     }),
   );
+}
+
+const defaultMaxFields = 1000;
+
+/** Whether `text` has more than `max` non-empty `&`-separated fields; stops counting past `max`. */
+function tooManyFields(text: string, max: number): boolean {
+  let fields = 0;
+  for (let at = 0; at <= text.length;) {
+    let end = text.indexOf('&', at);
+    if (end === -1) end = text.length;
+    if (end > at && ++fields > max) return true;
+    at = end + 1;
+  }
+  return false;
 }

@@ -24,20 +24,8 @@ export interface Listening {
   closeAll(): void;
 }
 
-/** The node server serving HTTP/1.1 when it is the one listening. */
-export function listeningOn(node: HttpServer): Listening {
-  return {
-    front: node,
-    closeIdle: () => node.closeIdleConnections(),
-    closeAll: () => node.closeAllConnections(),
-  };
-}
-
 /** A request listener both node:http and node:http2 (compatibility API) call. */
 export type Http2Listener = (raw: Http2ServerRequest, res: ResponseTarget) => void;
-
-/** The first bytes of every HTTP/2 connection without TLS (RFC 9113 3.4). */
-const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 /**
  * Serves HTTP/2 and HTTP/1.1 on one port. A front server accepts each connection and hands it
@@ -112,6 +100,15 @@ export class Http2Front implements Listening {
   }
 }
 
+/** The node server serving HTTP/1.1 when it is the one listening. */
+export function listeningOn(node: HttpServer): Listening {
+  return {
+    front: node,
+    closeIdle: () => node.closeIdleConnections(),
+    closeAll: () => node.closeAllConnections(),
+  };
+}
+
 /** `:method`, `:path`, `:scheme` and `:authority` count as header pairs in node's limit. */
 const pseudoHeaders = 4;
 
@@ -121,6 +118,9 @@ function limitUpload(stream: import('node:http2').ServerHttp2Stream, timeout: nu
   stream.once('end', clear);
   stream.once('close', clear);
 }
+
+/** The first bytes of every HTTP/2 connection without TLS (RFC 9113 3.4). */
+const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 /**
  * Waits for a cleartext connection's first bytes and hands it on, the bytes put back. It decides

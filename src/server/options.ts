@@ -135,6 +135,49 @@ export interface ServerConfig {
 /** What `serve({ tls })` takes: node's TLS server options, with a key and certificate or a pfx. */
 export type TlsOptions = SecureContextOptions & TlsServerOptions;
 
+/** Resolves and checks every option of `serve`, throwing on the first bad one. */
+export function resolveServeOptions(options: ServeOptions): ServerConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'an object with at least a handler');
+  }
+  checkKnownOptions(options, serveOptionNames, 'serve');
+  const o = options as unknown as Record<string, unknown>;
+  const handler = functionOption<Handler>(o, 'handler');
+  const websocketHandler = functionOption<WebSocketHandler>(o, 'websocketHandler');
+  if (handler === undefined && websocketHandler === undefined) {
+    throw new InvalidOptionError('handler', 'a function (req) => response, or a websocketHandler');
+  }
+  const host = o.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '') throw new InvalidOptionError('host', 'a non-empty string');
+  const maxTimer = 2 ** 31 - 1;
+  const tls = tlsOption(o.tls);
+  const config: ServerConfig = {
+    tls,
+    scheme: tls === undefined ? 'http' : 'https',
+    http2: booleanOption(o, 'http2', false),
+    maxConcurrentStreams: integerOption(o, 'maxConcurrentStreams', 100, 1, 2 ** 31 - 1),
+    handler: handler ?? webSocketOnly,
+    websocketHandler,
+    websocket: resolveServerOptions(options.websocket),
+    port: integerOption(o, 'port', 0, 0, 65535),
+    host,
+    headersTimeout: integerOption(o, 'headersTimeout', 30_000, 1, maxTimer),
+    requestTimeout: integerOption(o, 'requestTimeout', 60_000, 0, maxTimer),
+    connectionsCheckingInterval: integerOption(o, 'connectionsCheckingInterval', 1_000, 1, maxTimer),
+    idleTimeout: integerOption(o, 'idleTimeout', 60_000, 0, maxTimer),
+    keepAliveTimeout: integerOption(o, 'keepAliveTimeout', 5_000, 0, maxTimer),
+    maxHeaderSize: integerOption(o, 'maxHeaderSize', 16 * 1024, 1),
+    maxHeadersCount: integerOption(o, 'maxHeadersCount', 2000, 1),
+    maxBodySize: limitOption(o, 'maxBodySize', 1024 * 1024),
+    maxRequestBodySize: limitOption(o, 'maxRequestBodySize', Infinity),
+    pipeline: resolvePipeline(options),
+  };
+  if (config.requestTimeout > 0 && config.headersTimeout > config.requestTimeout) {
+    throw new InvalidOptionError('headersTimeout', `at most requestTimeout (${config.requestTimeout})`);
+  }
+  return config;
+}
+
 function tlsOption(value: unknown): TlsOptions | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) throw tlsProblem();
@@ -228,47 +271,4 @@ export function resolvePipeline(options: ResponseOptions): PipelineConfig {
     active: 0,
     endOnClose: new Set(),
   };
-}
-
-/** Resolves and checks every option of `serve`, throwing on the first bad one. */
-export function resolveServeOptions(options: ServeOptions): ServerConfig {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', 'an object with at least a handler');
-  }
-  checkKnownOptions(options, serveOptionNames, 'serve');
-  const o = options as unknown as Record<string, unknown>;
-  const handler = functionOption<Handler>(o, 'handler');
-  const websocketHandler = functionOption<WebSocketHandler>(o, 'websocketHandler');
-  if (handler === undefined && websocketHandler === undefined) {
-    throw new InvalidOptionError('handler', 'a function (req) => response, or a websocketHandler');
-  }
-  const host = o.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '') throw new InvalidOptionError('host', 'a non-empty string');
-  const maxTimer = 2 ** 31 - 1;
-  const tls = tlsOption(o.tls);
-  const config: ServerConfig = {
-    tls,
-    scheme: tls === undefined ? 'http' : 'https',
-    http2: booleanOption(o, 'http2', false),
-    maxConcurrentStreams: integerOption(o, 'maxConcurrentStreams', 100, 1, 2 ** 31 - 1),
-    handler: handler ?? webSocketOnly,
-    websocketHandler,
-    websocket: resolveServerOptions(options.websocket),
-    port: integerOption(o, 'port', 0, 0, 65535),
-    host,
-    headersTimeout: integerOption(o, 'headersTimeout', 30_000, 1, maxTimer),
-    requestTimeout: integerOption(o, 'requestTimeout', 60_000, 0, maxTimer),
-    connectionsCheckingInterval: integerOption(o, 'connectionsCheckingInterval', 1_000, 1, maxTimer),
-    idleTimeout: integerOption(o, 'idleTimeout', 60_000, 0, maxTimer),
-    keepAliveTimeout: integerOption(o, 'keepAliveTimeout', 5_000, 0, maxTimer),
-    maxHeaderSize: integerOption(o, 'maxHeaderSize', 16 * 1024, 1),
-    maxHeadersCount: integerOption(o, 'maxHeadersCount', 2000, 1),
-    maxBodySize: limitOption(o, 'maxBodySize', 1024 * 1024),
-    maxRequestBodySize: limitOption(o, 'maxRequestBodySize', Infinity),
-    pipeline: resolvePipeline(options),
-  };
-  if (config.requestTimeout > 0 && config.headersTimeout > config.requestTimeout) {
-    throw new InvalidOptionError('headersTimeout', `at most requestTimeout (${config.requestTimeout})`);
-  }
-  return config;
 }

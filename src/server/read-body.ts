@@ -25,15 +25,6 @@ export interface WholeBody {
   charset: string;
 }
 
-const fallbackLimit = 1024 * 1024;
-
-const poisonedKeys = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** Keys that can reach an object's prototype when a parsed body is merged into another object. */
-export function isPoisonedKey(key: string): boolean {
-  return poisonedKeys.has(key);
-}
-
 /**
  * Reads a request body whole, after checking its content type with `accepts` (415 when it says
  * no), its content-encoding (415 unless identity) and its size (413 past the limit, at once when
@@ -88,6 +79,8 @@ export function readBody(
   });
 }
 
+const fallbackLimit = 1024 * 1024;
+
 /** Splits a content-type into lower-case media type and charset. */
 export function parseContentType(value: string): [mediaType: string, charset: string] {
   const semi = value.indexOf(';');
@@ -110,4 +103,11 @@ export function decode(bytes: Uint8Array, charset: string, fatal: boolean): stri
   } catch {
     throw new HttpError(400, `The request body is not valid ${charset === '' ? 'utf-8' : charset}.`);
   }
+}
+
+const poisonedKeys = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Keys that can reach an object's prototype when a parsed body is merged into another object. */
+export function isPoisonedKey(key: string): boolean {
+  return poisonedKeys.has(key);
 }

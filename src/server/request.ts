@@ -6,26 +6,6 @@ import { incomingBody } from './request-body.js';
 import { kContext, LazySignal, type RequestContext } from '../internal/request-context.js';
 import type { JetRequest, RequestBody } from './types.js';
 
-/** Splits a request target into path and query; absolute-form targets keep only their path. */
-export function splitTarget(url: string): { path: string; query: string } {
-  if (url.charCodeAt(0) !== 47 /* / */ && url !== '*') {
-    try {
-      const parsed = new URL(url);
-      return { path: parsed.pathname, query: parsed.search.slice(1) };
-    } catch {
-      return { path: url, query: '' };
-    }
-  }
-  const mark = url.indexOf('?');
-  return mark === -1 ? { path: url, query: '' } : { path: url.slice(0, mark), query: url.slice(mark + 1) };
-}
-
-/** Strips the IPv4-mapped prefix node reports on dual-stack sockets. */
-export function unwrapAddress(address: string | undefined): string {
-  if (address === undefined) return '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
 /** The server limits a request needs. */
 export interface RequestLimits {
   readonly maxBodySize: number;
@@ -105,4 +85,24 @@ export class IncomingRequest<Raw extends IncomingMessage | Http2ServerRequest = 
   abort(reason: Error): void {
     this[kContext].lazySignal.abort(reason);
   }
+}
+
+/** Splits a request target into path and query; absolute-form targets keep only their path. */
+export function splitTarget(url: string): { path: string; query: string } {
+  if (url.charCodeAt(0) !== 47 /* / */ && url !== '*') {
+    try {
+      const parsed = new URL(url);
+      return { path: parsed.pathname, query: parsed.search.slice(1) };
+    } catch {
+      return { path: url, query: '' };
+    }
+  }
+  const mark = url.indexOf('?');
+  return mark === -1 ? { path: url, query: '' } : { path: url.slice(0, mark), query: url.slice(mark + 1) };
+}
+
+/** Strips the IPv4-mapped prefix node reports on dual-stack sockets. */
+export function unwrapAddress(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

@@ -6,8 +6,6 @@ import { headerNameProblem, headerValueProblem } from '../internal/headers.js';
 import { isAsyncIterable, isPullable } from '../internal/pull.js';
 import type { BodyChunk } from './types.js';
 
-const highBytes = /[\x80-\xff]/;
-
 /** How a response body is sent. */
 export type BodyPlan =
   | { kind: 'fixed'; body: string | Uint8Array | undefined }
@@ -100,6 +98,8 @@ export function prepareHead(response: object, at: Where): Head {
   }
   return { status, headers: flat, declaredLength, obsText, plan };
 }
+
+const highBytes = /[\x80-\xff]/;
 
 function checkValue(value: unknown, name: string, where: () => string): string {
   const text =

@@ -14,6 +14,76 @@ import { UpgradeHandler } from './upgrade-handler.js';
 import type { ResponseTarget } from './response-target.js';
 import type { Http2ServerRequest } from 'node:http2';
 
+/**
+ * Starts an HTTP server that answers every request with `handler`.
+ *
+ * Options are checked at once: a bad one throws an `InvalidOptionError` synchronously.
+ *
+ * @param options - the handler, where to listen, and limits (see {@link ServeOptions})
+ * @returns a Promise of the running {@link Server}, once it listens
+ * @example
+ * ```ts
+ * import { serve } from 'rxjet/server';
+ * import { interval, map, take } from 'rxjs';
+ *
+ * const server = await serve({
+ *   port: 8080,
+ *   handler: (req) =>
+ *     req.path === '/count'
+ *       ? { body: interval(100).pipe(take(10), map((i) => `${i}\n`)) }
+ *       : { headers: { 'content-type': 'text/plain' }, body: 'hello' },
+ * });
+ * console.log(`listening on ${server.url}`);
+ * ```
+ */
+export function serve(options: ServeOptions): Promise<Server> {
+  const config = resolveServeOptions(options);
+  const { pipeline } = config;
+  const { handler } = config;
+  const maxHeaderFields = config.maxHeadersCount * 2;
+  const { scheme } = config;
+  const settings = {
+    headersTimeout: config.headersTimeout,
+    requestTimeout: config.requestTimeout,
+    connectionsCheckingInterval: config.connectionsCheckingInterval,
+    keepAliveTimeout: config.keepAliveTimeout,
+    maxHeaderSize: config.maxHeaderSize,
+    noDelay: true,
+    IncomingMessage: UpgradeAwareMessage,
+  };
+  const listener = (raw: IncomingMessage | Http2ServerRequest, res: ServerResponse | ResponseTarget): void => {
+    // A request pipelined behind a malformed one is never routed: that connection's framing
+    // cannot be trusted. It is left unanswered; the refusal's `connection: close` ends it.
+    if ((raw.socket as Refusing | null)?.[kMalformed] === true) return;
+    const req = new IncomingRequest(raw, scheme, config);
+    const exchange = new Exchange(req, res, pipeline);
+    if (pipeline.closing) exchange.refuse(503);
+    // Node 24 answers 431 past maxHeadersCount; node 20 drops the rest. Answer 431 on both.
+    else if (raw.rawHeaders.length > maxHeaderFields) malformed(raw, exchange, 431);
+    else if (ambiguous(raw.httpVersionMajor === 1 && raw.httpVersionMinor === 0, raw.rawHeaders)) {
+      malformed(raw, exchange, 400);
+    } else exchange.run(handler);
+  };
+  const node: NodeServer =
+    config.tls === undefined || config.http2
+      ? createServer(settings, listener)
+      : createSecureServer({ ...config.tls, ...settings }, listener);
+  const listening = config.http2 ? new Http2Front(node, config, listener) : listeningOn(node);
+  const { front } = listening;
+  const upgrades = new UpgradeHandler(config);
+  node.on('upgrade', upgrades.onUpgrade);
+  node.maxHeadersCount = config.maxHeadersCount;
+  node.timeout = config.idleTimeout;
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    front.once('error', onError);
+    front.listen(config.port, config.host, () => {
+      front.off('error', onError);
+      resolve(new Server(node, listening, config, upgrades));
+    });
+  });
+}
+
 /** Where `inject` finds a server's handler and settings. */
 export const kConfig: unique symbol = Symbol('rxjet.server');
 
@@ -174,78 +244,9 @@ export class Server {
   }
 }
 
-/**
- * Starts an HTTP server that answers every request with `handler`.
- *
- * Options are checked at once: a bad one throws an `InvalidOptionError` synchronously.
- *
- * @param options - the handler, where to listen, and limits (see {@link ServeOptions})
- * @returns a Promise of the running {@link Server}, once it listens
- * @example
- * ```ts
- * import { serve } from 'rxjet/server';
- * import { interval, map, take } from 'rxjs';
- *
- * const server = await serve({
- *   port: 8080,
- *   handler: (req) =>
- *     req.path === '/count'
- *       ? { body: interval(100).pipe(take(10), map((i) => `${i}\n`)) }
- *       : { headers: { 'content-type': 'text/plain' }, body: 'hello' },
- * });
- * console.log(`listening on ${server.url}`);
- * ```
- */
-export function serve(options: ServeOptions): Promise<Server> {
-  const config = resolveServeOptions(options);
-  const { pipeline } = config;
-  const { handler } = config;
-  const maxHeaderFields = config.maxHeadersCount * 2;
-  const { scheme } = config;
-  const settings = {
-    headersTimeout: config.headersTimeout,
-    requestTimeout: config.requestTimeout,
-    connectionsCheckingInterval: config.connectionsCheckingInterval,
-    keepAliveTimeout: config.keepAliveTimeout,
-    maxHeaderSize: config.maxHeaderSize,
-    noDelay: true,
-    IncomingMessage: UpgradeAwareMessage,
-  };
-  const listener = (raw: IncomingMessage | Http2ServerRequest, res: ServerResponse | ResponseTarget): void => {
-    // A request pipelined behind a malformed one is never routed: that connection's framing
-    // cannot be trusted. It is left unanswered; the refusal's `connection: close` ends it.
-    if ((raw.socket as Refusing | null)?.[kMalformed] === true) return;
-    const req = new IncomingRequest(raw, scheme, config);
-    const exchange = new Exchange(req, res, pipeline);
-    if (pipeline.closing) exchange.refuse(503);
-    // Node 24 answers 431 past maxHeadersCount; node 20 drops the rest. Answer 431 on both.
-    else if (raw.rawHeaders.length > maxHeaderFields) malformed(raw, exchange, 431);
-    else if (ambiguous(raw.httpVersionMajor === 1 && raw.httpVersionMinor === 0, raw.rawHeaders)) {
-      malformed(raw, exchange, 400);
-    } else exchange.run(handler);
-  };
-  const node: NodeServer =
-    config.tls === undefined || config.http2
-      ? createServer(settings, listener)
-      : createSecureServer({ ...config.tls, ...settings }, listener);
-  const listening = config.http2 ? new Http2Front(node, config, listener) : listeningOn(node);
-  const { front } = listening;
-  const upgrades = new UpgradeHandler(config);
-  node.on('upgrade', upgrades.onUpgrade);
-  node.maxHeadersCount = config.maxHeadersCount;
-  node.timeout = config.idleTimeout;
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    front.once('error', onError);
-    front.listen(config.port, config.host, () => {
-      front.off('error', onError);
-      resolve(new Server(node, listening, config, upgrades));
-    });
-  });
-}
-
 /** Marks an HTTP/1.1 connection whose framing failed: nothing more is read from it as a request. */
 const kMalformed = Symbol('rxjet.malformed');
+
 type Refusing = { [kMalformed]?: boolean };
 
 /** Refuses a malformed request and, over HTTP/1.x, every request behind it on its connection. */

@@ -58,13 +58,6 @@ export interface SseOptions {
   scheduler?: SchedulerLike;
 }
 
-const optionNames = ['heartbeat', 'retry', 'headers', 'scheduler'];
-const maxDelay = 2 ** 31 - 1;
-const heartbeatComment = ':\n\n';
-const lineBreak = /\r\n|\r|\n/;
-const lineBreakChar = /[\r\n]/;
-const idProblem = /[\r\n\0]/;
-
 /**
  * A Server-Sent Events response: each value of `events$` is written as one `text/event-stream`
  * event the moment it comes, with heartbeat comments while it is quiet. Cold like any body: the
@@ -142,6 +135,13 @@ export function sse(events$: Observable<SseEvent>, options: SseOptions = {}): Je
   });
   return { status: 200, headers, body: Object.assign(body, { [kEndsOnClose]: true }) };
 }
+
+const optionNames = ['heartbeat', 'retry', 'headers', 'scheduler'];
+const maxDelay = 2 ** 31 - 1;
+const heartbeatComment = ':\n\n';
+const lineBreak = /\r\n|\r|\n/;
+const lineBreakChar = /[\r\n]/;
+const idProblem = /[\r\n\0]/;
 
 /**
  * The id of the last event a reconnecting client saw: its `Last-Event-ID` header, sent by

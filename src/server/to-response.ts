@@ -4,19 +4,6 @@ import { isObservable, Observable, Subscription, type Subscriber } from 'rxjs';
 import { describe, InvalidResponseError, statusText } from '../internal/errors.js';
 import type { HandlerResult, JetResponse, WebSocketResponse } from './types.js';
 
-/** The answer rxjet gives itself (404, 500, a refusal): plain text that browsers do not sniff. */
-export function plainResponse(
-  status: number,
-  message: string = statusText(status),
-  headers?: Readonly<Record<string, string | readonly string[]>>,
-): JetResponse {
-  return {
-    status,
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', ...headers },
-    body: message,
-  };
-}
-
 /**
  * Turns anything a handler may return into a cold Observable of exactly one response, or an
  * error: a response object is emitted as it is; a Promise's value and an Observable's first
@@ -103,4 +90,17 @@ function adopt(result: unknown, subscriber: Subscriber<JetResponse | WebSocketRe
     subscriber.error(error);
   }
   return undefined;
+}
+
+/** The answer rxjet gives itself (404, 500, a refusal): plain text that browsers do not sniff. */
+export function plainResponse(
+  status: number,
+  message: string = statusText(status),
+  headers?: Readonly<Record<string, string | readonly string[]>>,
+): JetResponse {
+  return {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', ...headers },
+    body: message,
+  };
 }

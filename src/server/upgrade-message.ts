@@ -1,16 +1,6 @@
 // The server's IncomingMessage: only WebSocket handshakes count as upgrades.
 import { IncomingMessage } from 'node:http';
 
-const kOffered = Symbol('rxjet.upgradeOffered');
-type Offering = IncomingMessage & { [kOffered]?: boolean };
-
-/** Whether a request is a WebSocket opening handshake: GET, with `websocket` among its Upgrade tokens. */
-export function isWebSocketHandshake(req: IncomingMessage): boolean {
-  if (req.method !== 'GET') return false;
-  const offer = req.headers.upgrade;
-  return offer !== undefined && offer.split(',').some((token) => token.trim().toLowerCase() === 'websocket');
-}
-
 /**
  * node's request, except that only a WebSocket handshake or a CONNECT counts as an upgrade.
  * Once a server has an `upgrade` listener, node hands it every request with an `Upgrade` header
@@ -34,3 +24,13 @@ Object.defineProperty(UpgradeAwareMessage.prototype, 'upgrade', {
     this[kOffered] = offered;
   },
 });
+
+const kOffered = Symbol('rxjet.upgradeOffered');
+type Offering = IncomingMessage & { [kOffered]?: boolean };
+
+/** Whether a request is a WebSocket opening handshake: GET, with `websocket` among its Upgrade tokens. */
+export function isWebSocketHandshake(req: IncomingMessage): boolean {
+  if (req.method !== 'GET') return false;
+  const offer = req.headers.upgrade;
+  return offer !== undefined && offer.split(',').some((token) => token.trim().toLowerCase() === 'websocket');
+}

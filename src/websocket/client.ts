@@ -40,28 +40,6 @@ export interface WebSocketClientOptions extends WebSocketOptions {
   onError?: (error: Error) => void;
 }
 
-/** Close codes of a normal end: 1000, and 1005 (a close frame that carried no code). The cold form errors on any other. */
-const normalCloses = new Set([1000, 1005]);
-
-/** The most of a refusal's body that is read for its error (`WebSocketHandshakeError.body`). */
-const refusalBodyLimit = 64 * 1024;
-
-/**
- * How long a refusal's body is read for its error once the head is in: a server cannot hold the
- * report back with a slow or endless body.
- */
-const refusalBodyWait = 1000;
-
-const clientOptionNames = [
-  ...sharedOptionNames,
-  'headers',
-  'protocols',
-  'handshakeTimeout',
-  'ca',
-  'rejectUnauthorized',
-  'onError',
-];
-
 /**
  * A WebSocket client as a cold Observable: connects on subscribe, emits the connection once it
  * is open, and closes it with 1000 when unsubscribed. It completes on a normal close (1000, or
@@ -90,6 +68,28 @@ const clientOptionNames = [
 export function websocket(url: string | URL, options: WebSocketClientOptions = {}): Observable<WebSocketConnection> {
   return connections(url, options);
 }
+
+/** Close codes of a normal end: 1000, and 1005 (a close frame that carried no code). The cold form errors on any other. */
+const normalCloses = new Set([1000, 1005]);
+
+/** The most of a refusal's body that is read for its error (`WebSocketHandshakeError.body`). */
+const refusalBodyLimit = 64 * 1024;
+
+/**
+ * How long a refusal's body is read for its error once the head is in: a server cannot hold the
+ * report back with a slow or endless body.
+ */
+const refusalBodyWait = 1000;
+
+const clientOptionNames = [
+  ...sharedOptionNames,
+  'headers',
+  'protocols',
+  'handshakeTimeout',
+  'ca',
+  'rejectUnauthorized',
+  'onError',
+];
 
 /** {@link websocket}, typed with the implementation `connect` hands to the handler runner. */
 function connections(url: string | URL, options: WebSocketClientOptions): Observable<Connection> {

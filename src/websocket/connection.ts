@@ -41,8 +41,6 @@ export interface SocketLike {
   on(event: 'ping' | 'pong', listener: (this: SocketLike, data: Buffer) => void): unknown;
 }
 
-const OPEN = 1;
-
 /** How a connection behaves; resolved from the options. */
 export interface ConnectionSettings {
   highWaterMark: number;
@@ -60,122 +58,6 @@ export interface ConnectionSettings {
   report?: ((error: Error, request: JetRequest) => void) | undefined;
   /** Called once a connection has closed and ended its streams; one function for every connection. */
   released?: ((conn: Connection) => void) | undefined;
-}
-
-/** Where a socket keeps its connection, so that one set of listeners serves every socket. */
-const kConnection = Symbol('rxjet.connection');
-type Owned = SocketLike & { [kConnection]: Connection };
-
-/**
- * The last text message received or sent, with its UTF-8 bytes. ws would encode a string again
- * for every send; an echo, a relay or a broadcast of one string to many sockets sends these bytes
- * instead (ws copies a buffer it is given before masking it, so sharing it is safe).
- */
-let lastText: string | undefined;
-let lastTextBytes: Buffer | undefined;
-
-/** Frame options for ws, shared: ws copies them into its own object. */
-const TEXT = Object.freeze({ binary: false });
-const BINARY = Object.freeze({ binary: true });
-
-function onMessage(this: SocketLike, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  if (isBinary) {
-    (this as Owned)[kConnection].receive(bytes);
-    return;
-  }
-  const text = bytes.toString();
-  lastText = text;
-  lastTextBytes = bytes;
-  (this as Owned)[kConnection].receive(text);
-}
-function onClose(this: SocketLike, code: number, reason: Buffer): void {
-  (this as Owned)[kConnection].closed(code, reason.toString());
-}
-function onError(this: SocketLike, error: Error & { code?: string }): void {
-  const conn = (this as Owned)[kConnection];
-  conn.report(new WebSocketProtocolError(conn.request.url, closeCodeOf(error), error));
-}
-function onPing(this: SocketLike, data: Buffer): void {
-  (this as Owned)[kConnection].control({ type: 'ping', data: new Uint8Array(data) });
-}
-function onPong(this: SocketLike, data: Buffer): void {
-  const conn = (this as Owned)[kConnection];
-  conn.answered = true;
-  conn.control({ type: 'pong', data: new Uint8Array(data) });
-}
-
-/**
- * The close code ws sends for a protocol error: ws keeps it under a symbol of its own on the
- * error (`status-code`); the codes below stand in should that ever change.
- */
-function closeCodeOf(error: Error & { code?: string }): number {
-  for (const key of Object.getOwnPropertySymbols(error)) {
-    const value = (error as unknown as Record<symbol, unknown>)[key];
-    if (key.description === 'status-code' && typeof value === 'number') return value;
-  }
-  switch (error.code) {
-    case 'WS_ERR_INVALID_UTF8':
-      return 1007;
-    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
-      return 1009;
-    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
-      return 1008;
-    default:
-      return 1002;
-  }
-}
-
-/**
- * `out$`: a Subject whose `next` sends, `complete` closes with 1000 and `error` with 1011.
- * Sending in `next` itself (rather than through a subscription) keeps an idle connection small.
- */
-class Outbox extends Subject<Message> {
-  private stopped = false;
-
-  constructor(private readonly conn: Connection) {
-    super();
-  }
-  override next(message: Message): void {
-    if (this.stopped) return;
-    this.conn.transmit(message);
-    if (this.observed) super.next(message);
-  }
-  override error(error: unknown): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    super.error(error);
-    this.conn.close(1011, 'internal error');
-  }
-  override complete(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    super.complete();
-    this.conn.close(1000);
-  }
-}
-
-/**
- * `in$`: an Observable that can also be pulled. A class rather than an Observable with
- * properties added, so each connection holds one small object.
- */
-class Inbox extends Observable<Message> implements AsyncIterable<Message> {
-  constructor(private readonly conn: Connection) {
-    super();
-  }
-
-  get [kPull](): true {
-    return true;
-  }
-
-  // RxJS calls _subscribe on subscribe (its typings hide it); overriding it spares a closure.
-  protected _subscribe(subscriber: Subscriber<Message>): TeardownLogic {
-    this.conn.subscribeIn(subscriber);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message> {
-    return this.conn.pull();
-  }
 }
 
 /**
@@ -459,6 +341,131 @@ export class Connection implements WebSocketConnection {
   }
 }
 
+/** Wraps an open socket as a {@link WebSocketConnection}. */
+export function createConnection(socket: SocketLike, request: JetRequest, settings: ConnectionSettings): Connection {
+  const connection = new Connection(socket, request, settings);
+  if (channels.websocketOpen.hasSubscribers) channels.websocketOpen.publish({ connection, request });
+  return connection;
+}
+
+const OPEN = 1;
+
+/** Where a socket keeps its connection, so that one set of listeners serves every socket. */
+const kConnection = Symbol('rxjet.connection');
+type Owned = SocketLike & { [kConnection]: Connection };
+
+/**
+ * The last text message received or sent, with its UTF-8 bytes. ws would encode a string again
+ * for every send; an echo, a relay or a broadcast of one string to many sockets sends these bytes
+ * instead (ws copies a buffer it is given before masking it, so sharing it is safe).
+ */
+let lastText: string | undefined;
+let lastTextBytes: Buffer | undefined;
+
+/** Frame options for ws, shared: ws copies them into its own object. */
+const TEXT = Object.freeze({ binary: false });
+const BINARY = Object.freeze({ binary: true });
+
+function onMessage(this: SocketLike, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  if (isBinary) {
+    (this as Owned)[kConnection].receive(bytes);
+    return;
+  }
+  const text = bytes.toString();
+  lastText = text;
+  lastTextBytes = bytes;
+  (this as Owned)[kConnection].receive(text);
+}
+function onClose(this: SocketLike, code: number, reason: Buffer): void {
+  (this as Owned)[kConnection].closed(code, reason.toString());
+}
+function onError(this: SocketLike, error: Error & { code?: string }): void {
+  const conn = (this as Owned)[kConnection];
+  conn.report(new WebSocketProtocolError(conn.request.url, closeCodeOf(error), error));
+}
+function onPing(this: SocketLike, data: Buffer): void {
+  (this as Owned)[kConnection].control({ type: 'ping', data: new Uint8Array(data) });
+}
+function onPong(this: SocketLike, data: Buffer): void {
+  const conn = (this as Owned)[kConnection];
+  conn.answered = true;
+  conn.control({ type: 'pong', data: new Uint8Array(data) });
+}
+
+/**
+ * The close code ws sends for a protocol error: ws keeps it under a symbol of its own on the
+ * error (`status-code`); the codes below stand in should that ever change.
+ */
+function closeCodeOf(error: Error & { code?: string }): number {
+  for (const key of Object.getOwnPropertySymbols(error)) {
+    const value = (error as unknown as Record<symbol, unknown>)[key];
+    if (key.description === 'status-code' && typeof value === 'number') return value;
+  }
+  switch (error.code) {
+    case 'WS_ERR_INVALID_UTF8':
+      return 1007;
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+      return 1009;
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return 1008;
+    default:
+      return 1002;
+  }
+}
+
+/**
+ * `out$`: a Subject whose `next` sends, `complete` closes with 1000 and `error` with 1011.
+ * Sending in `next` itself (rather than through a subscription) keeps an idle connection small.
+ */
+class Outbox extends Subject<Message> {
+  private stopped = false;
+
+  constructor(private readonly conn: Connection) {
+    super();
+  }
+  override next(message: Message): void {
+    if (this.stopped) return;
+    this.conn.transmit(message);
+    if (this.observed) super.next(message);
+  }
+  override error(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    super.error(error);
+    this.conn.close(1011, 'internal error');
+  }
+  override complete(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    super.complete();
+    this.conn.close(1000);
+  }
+}
+
+/**
+ * `in$`: an Observable that can also be pulled. A class rather than an Observable with
+ * properties added, so each connection holds one small object.
+ */
+class Inbox extends Observable<Message> implements AsyncIterable<Message> {
+  constructor(private readonly conn: Connection) {
+    super();
+  }
+
+  get [kPull](): true {
+    return true;
+  }
+
+  // RxJS calls _subscribe on subscribe (its typings hide it); overriding it spares a closure.
+  protected _subscribe(subscriber: Subscriber<Message>): TeardownLogic {
+    this.conn.subscribeIn(subscriber);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return this.conn.pull();
+  }
+}
+
 function release(hook: Unsubscribable | (() => void)): void {
   if (typeof hook === 'function') hook();
   else hook.unsubscribe();
@@ -466,11 +473,4 @@ function release(hook: Unsubscribable | (() => void)): void {
 
 function size(message: Message): number {
   return typeof message === 'string' ? message.length : message.byteLength;
-}
-
-/** Wraps an open socket as a {@link WebSocketConnection}. */
-export function createConnection(socket: SocketLike, request: JetRequest, settings: ConnectionSettings): Connection {
-  const connection = new Connection(socket, request, settings);
-  if (channels.websocketOpen.hasSubscribers) channels.websocketOpen.publish({ connection, request });
-  return connection;
 }

@@ -29,19 +29,6 @@ export interface WsLimits {
   perMessageDeflate: boolean | Record<string, unknown>;
 }
 
-export const sharedOptionNames = [
-  'maxPayload',
-  'maxFragments',
-  'maxBufferedChunks',
-  'heartbeat',
-  'closeTimeout',
-  'maxPendingAutoPongs',
-  'inboundHighWaterMark',
-  'highWaterMark',
-  'overflow',
-  'perMessageDeflate',
-] as const;
-
 /** Resolves the options both sides share; throws {@link InvalidOptionError} on a bad one. */
 export function resolveShared(options: WebSocketOptions): { ws: WsLimits; connection: ConnectionSettings } {
   const o = options as Record<string, unknown>;
@@ -66,6 +53,19 @@ export function resolveShared(options: WebSocketOptions): { ws: WsLimits; connec
     },
   };
 }
+
+export const sharedOptionNames = [
+  'maxPayload',
+  'maxFragments',
+  'maxBufferedChunks',
+  'heartbeat',
+  'closeTimeout',
+  'maxPendingAutoPongs',
+  'inboundHighWaterMark',
+  'highWaterMark',
+  'overflow',
+  'perMessageDeflate',
+] as const;
 
 /** The resolved server side. */
 export interface WebSocketServerConfig {
