@@ -3,8 +3,10 @@
 //   server/, websocket/, client/     beside each other above them; websocket/ never imports
 //                                    server/ (the HTTP side of an upgrade lives in server/),
 //                                    client/ imports neither
+//   router/                          above server/ (handlers, toResponse, deriveRequest)
+//   middleware/                      above router/ (its Middleware type, routed requests)
 //   testing/                         on top; nothing outside testing/ imports it
-// Room is left for router/, middleware/ and pubsub/ above server/.
+// Room is left for pubsub/ above server/.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -42,6 +44,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/server/' },
       to: { path: '^src/(router|middleware|pubsub)/' },
+    },
+    {
+      name: 'router-below-middleware',
+      comment: 'router/ is below middleware/: a router composes middleware it is given, never a particular one.',
+      severity: 'error',
+      from: { path: '^src/router/' },
+      to: { path: '^src/(middleware|pubsub)/' },
     },
     {
       name: 'testing-on-top',

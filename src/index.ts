@@ -2,7 +2,7 @@
  * Everything rxjet exports, in one import: the server, WebSockets, the HTTP client, the
  * testing kit, and the errors every part raises (`RxjetError` and its subclasses, by `code`).
  * Each part is also its own entry point: `rxjet/server`, `rxjet/websocket`, `rxjet/client`,
- * `rxjet/testing`.
+ * `rxjet/router`, `rxjet/testing`.
  *
  * @module rxjet
  */
@@ -13,6 +13,7 @@ export {
   serve,
   deriveRequest,
   toResponse,
+  errorResponse,
   type RequestChanges,
   Server,
   HttpError,
@@ -86,6 +87,22 @@ export {
   type ClientResponseBody,
   type Timeouts,
 } from './client/index.js';
+export {
+  router,
+  withMiddleware,
+  type AddedBy,
+  type AnyMiddleware,
+  type Middleware,
+  type Next,
+  type PathParams,
+  type RouteHandler,
+  type RouteMethod,
+  type RouteOptions,
+  type RoutedRequest,
+  type Router,
+  type RouterOptions,
+  type TrailingSlash,
+} from './router/index.js';
 export { mockRequest, inject, type MockRequestOptions, type InjectedResponse } from './testing/index.js';
 export {
   diagnosticsChannels,

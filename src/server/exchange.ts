@@ -7,7 +7,6 @@ import {
   ClientAbortedError,
   ContentLengthMismatchError,
   describe,
-  HandlerError,
   HandlerTimeoutError,
   HttpError,
   InvalidResponseError,
@@ -23,7 +22,7 @@ import { HandlerAnswer, type Answerable } from './handler-answer.js';
 import type { PipelineConfig } from './pipeline-config.js';
 import { type Head, prepareHead } from './response-head.js';
 import type { ResponseTarget } from './response-target.js';
-import { plainResponse, toResponse } from './to-response.js';
+import { kFailure, plainResponse, reportable, toResponse } from './to-response.js';
 import type { Handler, JetRequest } from './types.js';
 import type { WebSocketHandler } from '../websocket/types.js';
 
@@ -139,6 +138,9 @@ export class Exchange extends ExchangeLifecycle implements BodyWriting, Answerab
       }
       return;
     }
+    // An error a middleware answered itself (errorResponse): reported as if it had reached here.
+    const failure = (response as { [kFailure]?: unknown })[kFailure];
+    if (failure !== undefined) this.report(reportable(failure, this.where()));
     let head: Head;
     try {
       if (typeof response !== 'object') {
@@ -240,9 +242,7 @@ export class Exchange extends ExchangeLifecycle implements BodyWriting, Answerab
       this.sendError(error.status, error.message, error.headers);
       return;
     }
-    const reported =
-      error instanceof RxjetError && error.code !== 'RXJET_ERR_HTTP' ? error : new HandlerError(this.where(), error);
-    this.report(reported);
+    this.report(reportable(error, this.where()));
     this.sendError(error instanceof HandlerTimeoutError ? 503 : 500);
   }
 

@@ -10,7 +10,7 @@
 /// <reference types="node" preserve="true" />
 export { serve, Server, type CloseOptions, type ServerStats } from './serve.js';
 export { deriveRequest, type RequestChanges } from './derive-request.js';
-export { toResponse } from './to-response.js';
+export { toResponse, errorResponse } from './to-response.js';
 export type { ServeOptions, TlsOptions } from './options.js';
 export type { ResponseOptions, OverflowPolicy, Logger } from './pipeline-config.js';
 export { HttpError, type HttpErrorOptions } from '../internal/errors.js';

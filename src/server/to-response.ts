@@ -1,8 +1,16 @@
 // `toResponse()`: any handler result as a cold Observable of one response, the seam middleware
 // builds on.
 import { isObservable, Observable, Subscription, type Subscriber } from 'rxjs';
-import { describe, InvalidResponseError, statusText } from '../internal/errors.js';
-import type { HandlerResult, JetResponse, WebSocketResponse } from './types.js';
+import {
+  describe,
+  HandlerError,
+  HandlerTimeoutError,
+  HttpError,
+  InvalidResponseError,
+  RxjetError,
+  statusText,
+} from '../internal/errors.js';
+import type { Handler, HandlerResult, JetRequest, JetResponse, WebSocketResponse } from './types.js';
 
 /**
  * Turns anything a handler may return into a cold Observable of exactly one response, or an
@@ -32,6 +40,64 @@ import type { HandlerResult, JetResponse, WebSocketResponse } from './types.js';
  */
 export function toResponse(result: HandlerResult): Observable<JetResponse | WebSocketResponse> {
   return new Observable((subscriber) => adopt(result, subscriber));
+}
+
+/**
+ * Runs `handler` for `req` on subscribe, not before: the cold form of {@link toResponse} that a
+ * middleware's `next()` returns. A throw from the handler is an error notification.
+ *
+ * @internal
+ */
+export function respond<R extends JetRequest>(handler: Handler<R>, req: R): Observable<JetResponse> {
+  return new Observable((subscriber) => {
+    let result: HandlerResult;
+    try {
+      result = handler(req);
+    } catch (error) {
+      subscriber.error(error);
+      return undefined;
+    }
+    return adopt(result, subscriber);
+  });
+}
+
+/** The error a response made by {@link errorResponse} stands for, for the server to report. */
+export const kFailure: unique symbol = Symbol('rxjet.failure');
+
+/**
+ * The response `serve` answers an error with: an `HttpError`'s status, message and headers; 503
+ * for a `HandlerTimeoutError`; a generic 500 for anything else, whose message never reaches the
+ * client. For middleware that must answer an error itself, with headers of its own (CORS, a
+ * request id), instead of letting it through: the server still reports the error to `onError`
+ * (an `HttpError` excepted) when it sends this response, as it would have had the error reached
+ * it.
+ *
+ * @param error - what the handler threw or its Observable failed with
+ * @returns a plain-text response with that status
+ * @example
+ * ```ts
+ * import { errorResponse, toResponse, type Handler } from 'rxjet/server';
+ * import { catchError, map, of } from 'rxjs';
+ *
+ * const tagged =
+ *   (inner: Handler): Handler =>
+ *   (req) =>
+ *     toResponse(inner(req)).pipe(
+ *       catchError((error: unknown) => of(errorResponse(error))),
+ *       map((res) => ({ ...res, headers: { ...res.headers, 'x-served-by': 'api' } })),
+ *     );
+ * ```
+ */
+export function errorResponse(error: unknown): JetResponse {
+  if (error instanceof HttpError) return plainResponse(error.status, error.message, error.headers);
+  const response = plainResponse(error instanceof HandlerTimeoutError ? 503 : 500);
+  Object.defineProperty(response, kFailure, { value: error });
+  return response;
+}
+
+/** What the server reports for a failure (not an `HttpError`) it answers itself: a typed error, as it came or wrapped. */
+export function reportable(error: unknown, where: string): Error {
+  return error instanceof RxjetError ? error : new HandlerError(where, error);
 }
 
 /** Emits the response `result` stands for into `subscriber`; returns what to tear down. */

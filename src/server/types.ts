@@ -48,9 +48,11 @@ export type HandlerResult =
 
 /**
  * Accepts a WebSocket upgrade on this path: the connection is handed to `websocket` once open.
- * Answered to a request that is not an upgrade, it gives 426.
+ * Answered to a request that is not an upgrade, it gives 426. It is a {@link JetResponse} too, so
+ * middleware that adds headers with a spread (`{ ...res, headers }`) passes it on unchanged;
+ * its `status`, `headers` and `body` are not sent (the handshake answers 101).
  */
-export interface WebSocketResponse {
+export interface WebSocketResponse extends JetResponse {
   /** Called with the open connection; what it returns (an Observable) is sent, as a `websocketHandler`'s is. */
   websocket: WebSocketHandler;
 }
