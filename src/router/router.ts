@@ -203,10 +203,11 @@ class RouterState {
       names: paramNames(segments),
     };
     const node = this.tree.node(segments);
-    if (node.mount !== undefined && segments.at(-1)?.kind === 'wildcard') {
+    const mounted = segments.at(-1)?.kind === 'wildcard' ? this.tree.node(segments.slice(0, -1)).mount : undefined;
+    if (mounted !== undefined) {
       throw new InvalidOptionError(
         'pattern',
-        `a route that does not conflict: '${route.pattern}' covers '${node.mount.prefix}', where a router is mounted`,
+        `a route that does not conflict: '${route.pattern}' covers '${mounted.prefix || '/'}', where a router is mounted`,
       );
     }
     node.value ??= new Endpoint();

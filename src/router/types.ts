@@ -38,7 +38,14 @@ declare const kAdds: unique symbol;
 export type Middleware<Adds extends object = object, In extends JetRequest = JetRequest> = ((
   req: In,
   next: Next,
-) => HandlerResult) & { readonly [kAdds]?: Adds };
+) => HandlerResult) &
+  Marked<Adds>;
+
+/** Carries, in types only, the fields a middleware adds. */
+interface Marked<Adds> {
+  /** Never set: it only carries `Adds` for the routes below to see. */
+  readonly [kAdds]?: Adds;
+}
 
 /** Any middleware, whatever it adds or needs. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -46,7 +53,7 @@ export type AnyMiddleware = Middleware<any, any>;
 
 /** The fields a list of middleware adds to the request, all together. */
 export type AddedBy<U extends readonly AnyMiddleware[]> = UnionToIntersection<
-  U[number] extends { readonly [kAdds]?: infer A } ? (A extends object ? A : object) : object
+  U[number] extends Marked<infer A> ? (A extends object ? A : object) : object
 >;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
@@ -64,7 +71,13 @@ type ParamName<S extends string> = S extends `:${infer Name}` ? Name : never;
  */
 export type PathParams<P extends string> = string extends P
   ? Readonly<Record<string, string>>
-  : Readonly<{ [K in ParamName<Segments<P>>]: string } & (P extends `${string}*` ? { '*': string } : unknown)>;
+  : Readonly<{ [K in ParamName<Segments<P>>]: string } & (P extends `${string}*` ? Rest : unknown)>;
+
+/** What a trailing `*` adds to the params. */
+interface Rest {
+  /** The rest of the path the wildcard matched, percent-decoded. */
+  readonly '*': string;
+}
 
 /**
  * A request as a route's handler sees it: the request, plus what the router matched.
@@ -91,7 +104,10 @@ export interface RouterOptions {
    * @default 'strict'
    */
   trailingSlash?: TrailingSlash;
-  /** Answers paths nothing matched (a 404 by default); a mounted router without one uses its parent's. */
+  /**
+   * Answers paths nothing matched; a mounted router without one uses its parent's.
+   * @default a plain 404
+   */
   notFound?: Handler;
 }
 
@@ -103,6 +119,7 @@ export interface RouteOptions<U extends readonly AnyMiddleware[] = readonly AnyM
    * Milliseconds from the request reaching the route (its own `use` included) to its response:
    * past it, the handler is unsubscribed (its teardown runs) and the answer is 503 (a
    * `HandlerTimeoutError`). A body already streaming is not cut.
+   * @default none: the server's `handlerTimeout` only
    */
   timeout?: number;
 }
@@ -112,7 +129,14 @@ export type RouteHandler<P extends string, R extends JetRequest, U extends reado
   RoutedRequest<P> & R & AddedBy<U>
 >;
 
-/** One method's route registration: `router.get(pattern, handler, options?)`. */
+/**
+ * Adds a route for one method: `router.get(pattern, handler, options?)`.
+ *
+ * @param pattern - the path pattern: static segments, `:name` params, a trailing `*`
+ * @param handler - answers the route's requests, typed from the pattern
+ * @param options - the route's own middleware (`use`) and `timeout`
+ * @returns the router
+ */
 export type RouteMethod<R extends JetRequest> = <P extends string, const U extends readonly AnyMiddleware[] = []>(
   pattern: P,
   handler: RouteHandler<P, R, U>,
@@ -126,7 +150,12 @@ export type RouteMethod<R extends JetRequest> = <P extends string, const U exten
  * @typeParam R - the request its routes see, with the fields its middleware add
  */
 export interface Router<R extends JetRequest = JetRequest> {
-  /** Answers a request: a router is a handler. */
+  /**
+   * Answers a request: a router is a handler.
+   *
+   * @param req - the request
+   * @returns what the matched route (or the router itself: 404, 405, OPTIONS) answers
+   */
   (req: JetRequest): HandlerResult;
   /** Adds a GET route (which answers HEAD too, without a body). */
   readonly get: RouteMethod<R>;
@@ -147,6 +176,12 @@ export interface Router<R extends JetRequest = JetRequest> {
   /**
    * Adds a route for one method or several; methods are case-insensitive and any token is
    * allowed (`'PROPFIND'`).
+   *
+   * @param method - a method or a list of methods
+   * @param pattern - the path pattern
+   * @param handler - answers the route's requests
+   * @param options - the route's own middleware (`use`) and `timeout`
+   * @returns the router
    */
   route<P extends string, const U extends readonly AnyMiddleware[] = []>(
     method: string | readonly string[],
@@ -158,12 +193,19 @@ export interface Router<R extends JetRequest = JetRequest> {
    * Adds middleware around everything this router answers, its 404s, 405s and automatic
    * OPTIONS answers included, and the routers mounted in it; whatever the order of
    * registration, a router's middleware run before its routes'.
+   *
+   * @param middleware - outermost first
+   * @returns the router, its routes typed with what the middleware add
    */
   use<const U extends readonly AnyMiddleware[]>(...middleware: U): Router<R & AddedBy<U>>;
   /**
    * Mounts another router under `prefix` (`'/api'`, or with params: `'/orgs/:org'`): its routes
    * answer below the prefix, with its own middleware, and see the full `path`, `url` and `route`
    * (nothing stripped). Its `/` route answers the prefix itself.
+   *
+   * @param prefix - whole segments, static or `:name`
+   * @param router - the router to mount
+   * @returns this router
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   mount(prefix: string, router: Router<any>): Router<R>;

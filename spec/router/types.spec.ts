@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import { expectTypeOf } from 'expect-type';
+import { map } from 'rxjs';
+import {
+  deriveRequest,
+  router,
+  serve,
+  withMiddleware,
+  type Handler,
+  type JetRequest,
+  type Middleware,
+  type PathParams,
+  type Router,
+} from '../../src/index.js';
+
+describe('router types', () => {
+  it('types params from the pattern', () => {
+    expectTypeOf<PathParams<'/users/:id'>>().toEqualTypeOf<Readonly<{ id: string }>>();
+    expectTypeOf<PathParams<'/orgs/:org/repos/:repo'>>().toEqualTypeOf<Readonly<{ org: string; repo: string }>>();
+    expectTypeOf<PathParams<'/files/*'>>().toEqualTypeOf<Readonly<{ '*': string }>>();
+    expectTypeOf<PathParams<string>>().toEqualTypeOf<Readonly<Record<string, string>>>();
+    router()
+      .get('/users/:id', (req) => {
+        expectTypeOf(req.params.id).toEqualTypeOf<string>();
+        expectTypeOf(req.searchParams).toEqualTypeOf<URLSearchParams>();
+        expectTypeOf(req.route).toEqualTypeOf<string>();
+        // @ts-expect-error: the pattern has no :name
+        expectTypeOf(req.params.name).toBeString();
+        return null;
+      })
+      .get('/assets/*', (req) => ({ body: req.params['*'] }));
+  });
+
+  it('gives routes the fields their middleware add, router-wide and per route', () => {
+    const withId: Middleware<{ id: string }> = (req, next) => next(deriveRequest(req, { id: 'x' }));
+    const withUser: Middleware<{ user: { name: string } }> = (req, next) =>
+      next(deriveRequest(req, { user: { name: 'ada' } }));
+    const app = router()
+      .use(withId)
+      .get('/me', (req) => {
+        expectTypeOf(req.id).toEqualTypeOf<string>();
+        // @ts-expect-error: only the route below adds a user
+        expectTypeOf(req.user).toBeObject();
+        return null;
+      })
+      .get(
+        '/profile/:tab',
+        (req) => {
+          expectTypeOf(req.user.name).toEqualTypeOf<string>();
+          expectTypeOf(req.id).toEqualTypeOf<string>();
+          expectTypeOf(req.params.tab).toEqualTypeOf<string>();
+          return { body: req.user.name };
+        },
+        { use: [withUser], timeout: 1000 },
+      );
+    expectTypeOf(app).toExtend<Router<JetRequest & { id: string }>>();
+  });
+
+  it('is a Handler: served, wrapped and mounted with no cast', () => {
+    const app = router().get('/', () => ({ body: 'ok' }));
+    expectTypeOf(app).toExtend<Handler>();
+    expectTypeOf(withMiddleware(app, (req, next) => next().pipe(map((res) => res)))).toExtend<Handler>();
+    expectTypeOf(router().mount('/api', app)).toExtend<Router>();
+    expectTypeOf(serve).toBeCallableWith({ handler: app });
+    expect(typeof app).to.equal('function');
+  });
+});
