@@ -3,33 +3,34 @@
 import { InvalidOptionError } from '../internal/errors.js';
 
 /**
- * A tree of path segments. Each node has static children by their text, one param child (any
- * name: a param's name belongs to the route, not to the node) and one wildcard child, and may end
- * a route (`value`) or hold a mounted router (`mount`). Lookup walks one segment at a time: a
- * static child first, then the param child, then the wildcard, then a mount, backtracking when a
- * branch cannot match the rest, so the most specific pattern wins whatever the order of
- * registration.
+ * A radix tree of patterns. A node matches a run of static characters (`prefix`, across
+ * segments: `/users/`), and has static children by their first character, one param child (any
+ * name: a param's name belongs to the route, not to the node) and one wildcard child; it may end
+ * a route (`value`) or hold a mounted router (`mount`). Lookup compares the path in place, one
+ * run of characters at a time: a static child first, then the param child (a whole segment), then
+ * the wildcard, then a mount, backtracking when a branch cannot match the rest, so the most
+ * specific pattern wins whatever the order of registration, at a cost that grows with the path's
+ * length, not with the number of routes.
  */
 export class RouteTree<V, M> {
-  private readonly root = new TreeNode<V, M>();
+  private readonly root = new TreeNode<V, M>('');
   /** Fully static patterns by their path, for the common case: a hit is always the most specific match. */
   private readonly statics = new Map<string, TreeNode<V, M>>();
 
-  /** The node a pattern's segments lead to, made if missing. */
+  /** The node a pattern's segments lead to (no segments: the root), made if missing. */
   node(segments: readonly Segment[]): TreeNode<V, M> {
     let node = this.root;
+    let text = '';
     for (const segment of segments) {
       if (segment.kind === 'static') {
-        node.statics ??= new Map();
-        let child = node.statics.get(segment.text);
-        if (child === undefined) node.statics.set(segment.text, (child = new TreeNode()));
-        node = child;
-      } else if (segment.kind === 'param') {
-        node = node.param ??= new TreeNode();
-      } else {
-        node = node.wildcard ??= new TreeNode();
+        text += `/${segment.text}`;
+        continue;
       }
+      node = insertStatic(node, `${text}/`);
+      text = '';
+      node = segment.kind === 'param' ? (node.param ??= new TreeNode('')) : (node.wildcard ??= new TreeNode(''));
     }
+    node = insertStatic(node, text);
     if (segments.every((segment) => segment.kind === 'static')) {
       this.statics.set(segments.length === 0 ? '' : formatPattern(segments), node);
     }
@@ -46,20 +47,52 @@ export class RouteTree<V, M> {
     const hit = this.statics.get(path);
     if (hit?.value !== undefined)
       return { value: hit.value, mount: undefined, at: 0, values: noValues, rest: undefined };
-    return walk(this.root, path, path === '' ? -1 : 1, []);
+    // The root without a route of its own is `/` to what hangs below it: `/*`, a router mounted at `/`.
+    return walk(this.root, path === '' ? '/' : path, 0, []);
   }
 }
 
 /** One node of a {@link RouteTree}. */
 class TreeNode<V, M> {
-  statics: Map<string, TreeNode<V, M>> | undefined = undefined;
+  /** Static children by the first character of their prefix. */
+  statics: Map<number, TreeNode<V, M>> | undefined = undefined;
   param: TreeNode<V, M> | undefined = undefined;
   wildcard: TreeNode<V, M> | undefined = undefined;
   value: V | undefined = undefined;
   mount: M | undefined = undefined;
+
+  /** @param prefix - the static characters this node matches after its parent's */
+  constructor(public prefix: string) {}
 }
 
 export type { TreeNode };
+
+/** The node `text` leads to below `node`, splitting a child whose prefix it shares only in part. */
+function insertStatic<V, M>(node: TreeNode<V, M>, text: string): TreeNode<V, M> {
+  while (text.length > 0) {
+    const first = text.charCodeAt(0);
+    node.statics ??= new Map();
+    let child = node.statics.get(first);
+    if (child === undefined) {
+      child = new TreeNode<V, M>(text);
+      node.statics.set(first, child);
+      return child;
+    }
+    let common = 1;
+    const most = Math.min(child.prefix.length, text.length);
+    while (common < most && child.prefix.charCodeAt(common) === text.charCodeAt(common)) common++;
+    if (common < child.prefix.length) {
+      const middle = new TreeNode<V, M>(child.prefix.slice(0, common));
+      child.prefix = child.prefix.slice(common);
+      middle.statics = new Map([[child.prefix.charCodeAt(0), child]]);
+      node.statics.set(first, middle);
+      child = middle;
+    }
+    text = text.slice(common);
+    node = child;
+  }
+  return node;
+}
 
 const noValues: string[] = [];
 
@@ -75,32 +108,43 @@ export interface Found<V, M> {
   readonly rest: string | undefined;
 }
 
-/** Walks from `node` with the segment starting at `start` (`-1`: the path is used up). */
-function walk<V, M>(node: TreeNode<V, M>, path: string, start: number, values: string[]): Found<V, M> | undefined {
-  if (start < 0) {
+/** Walks below `node`, whose characters end at `at` in `path`. */
+function walk<V, M>(node: TreeNode<V, M>, path: string, at: number, values: string[]): Found<V, M> | undefined {
+  const length = path.length;
+  if (at === length) {
     if (node.value !== undefined) return { value: node.value, mount: undefined, at: 0, values, rest: undefined };
-    if (node.mount !== undefined)
-      return { value: undefined, mount: node.mount, at: path.length, values, rest: undefined };
+    if (node.wildcard?.value !== undefined) {
+      return { value: node.wildcard.value, mount: undefined, at: 0, values, rest: '' };
+    }
+    if (node.mount !== undefined) return { value: undefined, mount: node.mount, at, values, rest: undefined };
     return undefined;
   }
-  const slash = path.indexOf('/', start);
-  const end = slash === -1 ? path.length : slash;
-  const next = slash === -1 ? -1 : slash + 1;
-  const child = node.statics?.get(path.slice(start, end));
+  const next = path.charCodeAt(at);
+  const child = node.statics?.get(next);
   if (child !== undefined) {
-    const found = walk(child, path, next, values);
-    if (found !== undefined) return found;
+    const prefix = child.prefix;
+    const end = at + prefix.length;
+    let same = end <= length;
+    for (let i = 1; same && i < prefix.length; i++) same = path.charCodeAt(at + i) === prefix.charCodeAt(i);
+    if (same) {
+      const found = walk(child, path, end, values);
+      if (found !== undefined) return found;
+    }
   }
-  if (node.param !== undefined && end > start) {
-    values.push(path.slice(start, end));
-    const found = walk(node.param, path, next, values);
+  if (node.param !== undefined && next !== 47 /* / */) {
+    const slash = path.indexOf('/', at);
+    const end = slash === -1 ? length : slash;
+    values.push(path.slice(at, end));
+    const found = walk(node.param, path, end, values);
     if (found !== undefined) return found;
     values.pop();
   }
   if (node.wildcard?.value !== undefined) {
-    return { value: node.wildcard.value, mount: undefined, at: 0, values, rest: path.slice(start) };
+    return { value: node.wildcard.value, mount: undefined, at: 0, values, rest: path.slice(at) };
   }
-  if (node.mount !== undefined) return { value: undefined, mount: node.mount, at: start - 1, values, rest: undefined };
+  if (node.mount !== undefined && next === 47 /* / */) {
+    return { value: undefined, mount: node.mount, at, values, rest: undefined };
+  }
   return undefined;
 }
 

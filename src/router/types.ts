@@ -87,7 +87,7 @@ interface Rest {
 export type RoutedRequest<P extends string = string> = JetRequest & {
   /** The pattern's params, percent-decoded: `/users/:id` on `/users/a%20b` gives `{ id: 'a b' }`. */
   readonly params: PathParams<P>;
-  /** The parsed query, parsed once, on first use. */
+  /** The parsed query, parsed once, when the route matched. */
   readonly searchParams: URLSearchParams;
   /** The matched pattern, in full: under a router mounted at `/api`, `'/api/users/:id'`. */
   readonly route: string;
