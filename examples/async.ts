@@ -10,12 +10,13 @@
  * (default 0: any free port) and HOST (default 127.0.0.1) choose where it listens.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HttpError, serve, type Handler, type JetRequest, type JetResponse } from 'rxjet/server';
+import { router, type RoutedRequest } from 'rxjet/router';
+import { HttpError, serve, type JetResponse } from 'rxjet/server';
 import { forkJoin, map, timer, type Observable } from 'rxjs';
 
 /** A Promise handler: an async function whose work is cancelled with the request's signal. */
-async function promised(req: JetRequest): Promise<JetResponse> {
-  const ms = Number(new URLSearchParams(req.query).get('ms') ?? 300);
+async function promised(req: RoutedRequest): Promise<JetResponse> {
+  const ms = Number(req.searchParams.get('ms') ?? 300);
   if (!Number.isInteger(ms) || ms < 0 || ms > 60_000)
     throw new HttpError(400, 'ms must be an integer from 0 to 60000.');
   console.log(`/promise: working for ${ms} ms`);
@@ -39,16 +40,9 @@ function observed(): Observable<JetResponse> {
   );
 }
 
-export const handler: Handler = (req) => {
-  switch (req.path) {
-    case '/promise':
-      return promised(req);
-    case '/observable':
-      return observed();
-    default:
-      return null; // 404
-  }
-};
+export const handler = router()
+  .get('/promise', (req) => promised(req))
+  .get('/observable', () => observed());
 
 const server = await serve({ handler, port: Number(process.env.PORT ?? 0), host: process.env.HOST ?? '127.0.0.1' });
 console.log(`rxjet async example listening on ${server.url}`);

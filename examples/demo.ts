@@ -6,7 +6,7 @@
  * PORT (default 8080) and HOST (default 127.0.0.1) choose where it listens.
  */
 import { readFileSync } from 'node:fs';
-import { serve, sse, type Handler, type WebSocketConnection } from 'rxjet';
+import { router, serve, sse, type WebSocketConnection } from 'rxjet';
 import { delay, interval, map, merge, of, Subject, take, takeUntil, last, timer } from 'rxjs';
 
 /** Every chat message, shared by everyone connected to /ws. */
@@ -71,32 +71,22 @@ document.getElementById('start').onclick = async () => {
 </html>
 `;
 
-export const handler: Handler = (req) => {
-  switch (req.path) {
-    case '/':
-      return { headers: { 'content-type': 'text/html; charset=utf-8' }, body: page };
-    case '/hello':
-      return { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Hello World' };
-    case '/async':
-      return of({ headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'answered after a second' }).pipe(
-        delay(1000),
-      );
-    case '/ws':
-      return { websocket: chat };
-    case '/clock':
-      return sse(timer(0, 1000).pipe(map(() => `${new Date().toISOString().slice(11, 19)} UTC`)));
-    case '/stream':
-      return {
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },
-        body: interval(200).pipe(
-          take(50),
-          map((i) => `tick ${i}\n`),
-        ),
-      };
-    default:
-      return null;
-  }
-};
+/** The demo's routes: a router is a handler, so `serve` and `inject` take it as it is. */
+export const handler = router()
+  .get('/', () => ({ headers: { 'content-type': 'text/html; charset=utf-8' }, body: page }))
+  .get('/hello', () => ({ headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Hello World' }))
+  .get('/async', () =>
+    of({ headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'answered after a second' }).pipe(delay(1000)),
+  )
+  .get('/ws', () => ({ websocket: chat }))
+  .get('/clock', () => sse(timer(0, 1000).pipe(map(() => `${new Date().toISOString().slice(11, 19)} UTC`))))
+  .get('/stream', () => ({
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },
+    body: interval(200).pipe(
+      take(50),
+      map((i) => `tick ${i}\n`),
+    ),
+  }));
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';

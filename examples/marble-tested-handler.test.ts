@@ -93,7 +93,7 @@ describe('the quote handler (marble-tested-handler.ts)', () => {
       });
       expectObservable(inject(quotes(prices), mockRequest({ method: 'POST', url: '/quote' })).pipe(summary)).toBe(
         '(x|)',
-        { x: '405 Only GET here.' },
+        { x: '405 Method Not Allowed' },
       );
       expectSubscriptions(prices.subscriptions).toBe([]);
     });

@@ -12,38 +12,34 @@
  * (default 0: any free port) and HOST (default 127.0.0.1) choose where it listens.
  */
 import { pathToFileURL } from 'node:url';
-import { HttpError, serve, type Handler } from 'rxjet/server';
+import { router, type Router } from 'rxjet/router';
+import { HttpError, serve } from 'rxjet/server';
 import { defaultIfEmpty, interval, map, of, scan, share, take, timeout, type Observable } from 'rxjs';
 
 const text = { 'content-type': 'text/plain; charset=utf-8' };
 
-/** The quote handler over a feed of prices; `wait` is how long /quote waits for one, in ms. */
-export function quotes(prices$: Observable<number>, wait = 1000): Handler {
-  return (req) => {
-    if (req.method !== 'GET') throw new HttpError(405, 'Only GET here.', { headers: { allow: 'GET' } });
-    switch (req.path) {
-      case '/quote':
-        return prices$.pipe(
-          take(1),
-          map((price) => ({ headers: text, body: `${price.toFixed(2)}\n` })),
-          timeout({ first: wait, with: () => of({ status: 504, headers: text, body: 'No quote in time.\n' }) }),
-          defaultIfEmpty({ status: 503, headers: text, body: 'The feed has ended.\n' }),
-        );
-      case '/quotes': {
-        const n = Number(new URLSearchParams(req.query).get('n') ?? 3);
-        if (!Number.isInteger(n) || n < 1 || n > 100) throw new HttpError(400, 'n must be an integer from 1 to 100.');
-        return {
-          headers: text,
-          body: prices$.pipe(
-            take(n),
-            map((price) => `${price.toFixed(2)}\n`),
-          ),
-        };
-      }
-      default:
-        return null; // 404
-    }
-  };
+/** The quote routes over a feed of prices; `wait` is how long /quote waits for one, in ms. */
+export function quotes(prices$: Observable<number>, wait = 1000): Router {
+  return router()
+    .get('/quote', () =>
+      prices$.pipe(
+        take(1),
+        map((price) => ({ headers: text, body: `${price.toFixed(2)}\n` })),
+        timeout({ first: wait, with: () => of({ status: 504, headers: text, body: 'No quote in time.\n' }) }),
+        defaultIfEmpty({ status: 503, headers: text, body: 'The feed has ended.\n' }),
+      ),
+    )
+    .get('/quotes', (req) => {
+      const n = Number(req.searchParams.get('n') ?? 3);
+      if (!Number.isInteger(n) || n < 1 || n > 100) throw new HttpError(400, 'n must be an integer from 1 to 100.');
+      return {
+        headers: text,
+        body: prices$.pipe(
+          take(n),
+          map((price) => `${price.toFixed(2)}\n`),
+        ),
+      };
+    });
 }
 
 // Run as a program (not imported by the test): serve the handler over a made-up feed.

@@ -14,14 +14,15 @@
  * `curl <url>/progress` to see the generator stay just ahead of the reader. PORT (default 0: any
  * free port) and HOST (default 127.0.0.1) choose where it listens.
  */
-import { HttpError, pullable, serve, type Handler, type JetRequest } from 'rxjet/server';
+import { router, type RoutedRequest } from 'rxjet/router';
+import { HttpError, pullable, serve } from 'rxjet/server';
 import { interval, map, take } from 'rxjs';
 
 const text = { 'content-type': 'text/plain; charset=utf-8' };
 
 /** A whole-number query parameter between 1 and `max`, or a 400. */
-function count(req: JetRequest, name: string, fallback: number, max: number): number {
-  const value = Number(new URLSearchParams(req.query).get(name) ?? fallback);
+function count(req: RoutedRequest, name: string, fallback: number, max: number): number {
+  const value = Number(req.searchParams.get(name) ?? fallback);
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw new HttpError(400, `${name} must be an integer from 1 to ${max}.`);
   }
@@ -47,31 +48,23 @@ function* megabytes(mb: number): Generator<Uint8Array> {
   }
 }
 
-export const handler: Handler = (req) => {
-  switch (req.path) {
-    case '/ticks':
-      return {
-        headers: text,
-        body: interval(100).pipe(
-          take(10),
-          map((i) => `tick ${i + 1}\n`),
-        ),
-      };
-    case '/lines':
-      return { headers: text, body: lines(count(req, 'n', 1000, 1_000_000)) };
-    case '/big': {
-      const mb = count(req, 'mb', 64, 1024);
-      return {
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(mb * 1024 * 1024) },
-        body: pullable(() => megabytes(mb)),
-      };
-    }
-    case '/progress':
-      return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(progress) };
-    default:
-      return null; // 404
-  }
-};
+export const handler = router()
+  .get('/ticks', () => ({
+    headers: text,
+    body: interval(100).pipe(
+      take(10),
+      map((i) => `tick ${i + 1}\n`),
+    ),
+  }))
+  .get('/lines', (req) => ({ headers: text, body: lines(count(req, 'n', 1000, 1_000_000)) }))
+  .get('/big', (req) => {
+    const mb = count(req, 'mb', 64, 1024);
+    return {
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(mb * 1024 * 1024) },
+      body: pullable(() => megabytes(mb)),
+    };
+  })
+  .get('/progress', () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(progress) }));
 
 const server = await serve({ handler, port: Number(process.env.PORT ?? 0), host: process.env.HOST ?? '127.0.0.1' });
 console.log(`rxjet streaming example listening on ${server.url}`);
