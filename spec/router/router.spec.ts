@@ -251,6 +251,34 @@ describe('router over real sockets', () => {
     });
   });
 
+  it("sends a { websocket } answer's headers with the 101, never over the handshake's own", async () => {
+    const app = router().get('/chat', () => ({
+      websocket: (conn) => conn.in$,
+      headers: { 'x-request-id': 'abc', 'set-cookie': ['a=1', 'b=2'], upgrade: 'h2c', 'sec-websocket-accept': 'x' },
+    }));
+    const server = await start(app);
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/chat`);
+    const [[response]] = (await within(5000, Promise.all([once(ws, 'upgrade'), once(ws, 'open')]), 'the 101')) as [
+      [http.IncomingMessage],
+      unknown,
+    ];
+    expect(response.headers['x-request-id']).to.equal('abc');
+    expect(response.headers['set-cookie']).to.deep.equal(['a=1', 'b=2']);
+    expect(response.headers.upgrade).to.equal('websocket');
+    ws.close();
+    await once(ws, 'close');
+    const bad = router().get('/chat', () => ({ websocket: (conn) => conn.in$, headers: { 'x-bad': 'a\nb' } }));
+    const refusing = await start(bad);
+    const refused = new WebSocket(`${refusing.url.replace('http', 'ws')}/chat`);
+    const [, answer] = (await within(5000, once(refused, 'unexpected-response'), 'the refusal')) as [
+      unknown,
+      http.IncomingMessage,
+    ];
+    expect(answer.statusCode).to.equal(500);
+    answer.resume();
+    expect(refusing.errors.map((e) => (e as { code?: string }).code)).to.deep.equal(['RXJET_ERR_INVALID_HEADER']);
+  });
+
   describe('cancellation', () => {
     it('a route timeout answers 503 and runs the handler’s teardown; a body already streaming is not cut', async () => {
       let torn = 0;

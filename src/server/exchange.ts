@@ -45,7 +45,7 @@ export class Exchange extends ExchangeLifecycle implements BodyWriting, Answerab
     req: JetRequest,
     res: ResponseTarget,
     config: PipelineConfig,
-    private readonly upgrade?: (handler: WebSocketHandler) => void,
+    private readonly upgrade?: (handler: WebSocketHandler, headers: readonly string[]) => void,
   ) {
     super(req, res, config);
     if (channels.serverRequestStart.hasSubscribers) channels.serverRequestStart.publish({ request: req });
@@ -132,9 +132,20 @@ export class Exchange extends ExchangeLifecycle implements BodyWriting, Answerab
       if (this.upgrade === undefined) {
         this.sendError(426, 'This resource speaks WebSocket only.', { upgrade: 'websocket' });
       } else {
+        // The answer's headers go out with the 101 (a request id, a cookie), checked as any head's.
+        let headers: readonly string[] = noHeaders;
+        const given = (response as { headers?: unknown }).headers;
+        if (given != null) {
+          try {
+            headers = prepareHead({ headers: given }, this).headers;
+          } catch (error) {
+            this.fail(error);
+            return;
+          }
+        }
         this.over = true;
         this.stopTimer();
-        this.upgrade(websocket as WebSocketHandler);
+        this.upgrade(websocket as WebSocketHandler, headers);
       }
       return;
     }
@@ -293,3 +304,4 @@ export class Exchange extends ExchangeLifecycle implements BodyWriting, Answerab
 
 /** Written to send a head with obs-text on its own: node writes a head in latin1 only before bytes. */
 const noBytes = new Uint8Array(0);
+const noHeaders: readonly string[] = [];

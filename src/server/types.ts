@@ -49,8 +49,9 @@ export type HandlerResult =
 /**
  * Accepts a WebSocket upgrade on this path: the connection is handed to `websocket` once open.
  * Answered to a request that is not an upgrade, it gives 426. It is a {@link JetResponse} too, so
- * middleware that adds headers with a spread (`{ ...res, headers }`) passes it on unchanged;
- * its `status`, `headers` and `body` are not sent (the handshake answers 101).
+ * middleware that adds headers with a spread (`{ ...res, headers }`) passes it on unchanged: its
+ * `headers` go out with the 101 (a request id, a cookie), except those the handshake sets itself
+ * (`upgrade`, `connection`, `sec-websocket-*`); its `status` and `body` are not used.
  */
 export interface WebSocketResponse extends JetResponse {
   /** Called with the open connection; what it returns (an Observable) is sent, as a `websocketHandler`'s is. */

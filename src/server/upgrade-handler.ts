@@ -32,6 +32,8 @@ export class UpgradeHandler {
 
   /** Handshakes the HTTP handler is deciding on or refusing: destroyed by `terminateAll`. */
   private readonly handshakes = new Set<Duplex>();
+  /** Headers a handler's `{ websocket, headers }` answer adds to its 101, until ws writes it. */
+  private readonly extraHeaders = new WeakMap<IncomingMessage, readonly string[]>();
   private readonly config: WebSocketServerConfig;
   private readonly pipeline: PipelineConfig;
 
@@ -92,8 +94,9 @@ export class UpgradeHandler {
     res.shouldKeepAlive = false;
     res.assignSocket(socket);
     res.once('finish', () => socket.destroySoon());
-    new Exchange(req, res, this.pipeline, (websocket) => {
+    new Exchange(req, res, this.pipeline, (websocket, headers) => {
       res.detachSocket(socket);
+      if (headers.length > 0) this.extraHeaders.set(raw, headers);
       this.accept(req, socket, handshake.release(), websocket);
     }).run(server$.handler);
   };
@@ -154,7 +157,7 @@ export class UpgradeHandler {
   private createServer(): WebSocketServer {
     const { ws, protocols } = this.config;
     const { scheme } = this.server$;
-    return new WebSocketServer({
+    const server = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       ...ws,
@@ -169,8 +172,29 @@ export class UpgradeHandler {
               return protocols.find((p) => offered.has(p)) ?? false;
             },
     });
+    server.on('headers', (lines: string[], raw: IncomingMessage) => {
+      const extra = this.extraHeaders.get(raw);
+      if (extra === undefined) return;
+      this.extraHeaders.delete(raw);
+      for (let i = 0; i < extra.length; i += 2) {
+        const name = extra[i]!;
+        if (!handshakeHeaders.has(name.toLowerCase())) lines.push(`${name}: ${extra[i + 1]!}`);
+      }
+    });
+    return server;
   }
 }
+
+/** What the handshake itself says: a handler's answer never overrides it. */
+const handshakeHeaders = new Set([
+  'connection',
+  'upgrade',
+  'sec-websocket-accept',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+  'content-length',
+  'transfer-encoding',
+]);
 
 /**
  * ws turns the socket's timeout off (heartbeats watch a WebSocket instead), but node keeps the
