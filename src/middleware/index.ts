@@ -10,3 +10,5 @@
 /// <reference types="node" preserve="true" />
 export { cookies, setCookie, clearCookie, signedCookies } from './cookies.js';
 export type { CookieOptions, ClearCookieOptions, CookieSecret, CookieResponse } from './cookies.js';
+export { validate } from './validate.js';
+export type { ValidationSchemas, Validated, ValidationIssue } from './validate.js';
