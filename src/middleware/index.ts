@@ -8,3 +8,7 @@
 // The declarations name node's types (http, stream, Buffer): load them for a user whose tsconfig
 // lists no `types` (TypeScript 7's default). `preserve` keeps this line in the emitted .d.ts.
 /// <reference types="node" preserve="true" />
+export { cookies, setCookie, clearCookie, signedCookies } from './cookies.js';
+export type { CookieOptions, ClearCookieOptions, CookieSecret, CookieResponse } from './cookies.js';
+export { validate } from './validate.js';
+export type { ValidationSchemas, Validated, ValidationIssue } from './validate.js';
