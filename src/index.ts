@@ -2,7 +2,7 @@
  * Everything rxjet exports, in one import: the server, WebSockets, the HTTP client, the
  * testing kit, and the errors every part raises (`RxjetError` and its subclasses, by `code`).
  * Each part is also its own entry point: `rxjet/server`, `rxjet/websocket`, `rxjet/client`,
- * `rxjet/router`, `rxjet/testing`.
+ * `rxjet/router`, `rxjet/middleware`, `rxjet/testing`.
  *
  * @module rxjet
  */
@@ -103,6 +103,20 @@ export {
   type RouterOptions,
   type TrailingSlash,
 } from './router/index.js';
+export {
+  cookies,
+  signedCookies,
+  setCookie,
+  clearCookie,
+  validate,
+  type CookieOptions,
+  type ClearCookieOptions,
+  type CookieSecret,
+  type CookieResponse,
+  type ValidationSchemas,
+  type Validated,
+  type ValidationIssue,
+} from './middleware/index.js';
 export { mockRequest, inject, type MockRequestOptions, type InjectedResponse } from './testing/index.js';
 export {
   diagnosticsChannels,

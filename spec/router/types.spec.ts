@@ -56,6 +56,22 @@ describe('router types', () => {
     expectTypeOf(app).toExtend<Router<JetRequest & { id: string }>>();
   });
 
+  it('types an inline middleware from where it is used', () => {
+    router()
+      .use((req, next) => {
+        expectTypeOf(req.headers).toEqualTypeOf<Readonly<Record<string, string>>>();
+        return next();
+      })
+      .get('/users/:id', () => null, {
+        use: [
+          (req, next) => {
+            expectTypeOf(req.params.id).toEqualTypeOf<string>();
+            return next();
+          },
+        ],
+      });
+  });
+
   it('is a Handler: served, wrapped and mounted with no cast', () => {
     const app = router().get('/', () => ({ body: 'ok' }));
     expectTypeOf(app).toExtend<Handler>();

@@ -52,9 +52,10 @@ interface Marked<Adds> {
 export type AnyMiddleware = Middleware<any, any>;
 
 /** The fields a list of middleware adds to the request, all together. */
-export type AddedBy<U extends readonly AnyMiddleware[]> = UnionToIntersection<
-  U[number] extends Marked<infer A> ? (A extends object ? A : object) : object
->;
+export type AddedBy<U extends readonly AnyMiddleware[]> = UnionToIntersection<{ [K in keyof U]: AddsOf<U[K]> }[number]>;
+
+/** The fields one middleware adds: none for one that says nothing (an inline function). */
+type AddsOf<M> = M extends Marked<infer A> ? (0 extends 1 & A ? object : A extends object ? A : object) : object;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
   ? I extends object
@@ -137,7 +138,11 @@ export type RouteHandler<P extends string, R extends JetRequest, U extends reado
  * @param options - the route's own middleware (`use`) and `timeout`
  * @returns the router
  */
-export type RouteMethod<R extends JetRequest> = <P extends string, const U extends readonly AnyMiddleware[] = []>(
+export type RouteMethod<R extends JetRequest> = <
+  P extends string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const U extends readonly Middleware<any, RoutedRequest<P> & R>[],
+>(
   pattern: P,
   handler: RouteHandler<P, R, U>,
   options?: RouteOptions<U>,
@@ -183,7 +188,8 @@ export interface Router<R extends JetRequest = JetRequest> {
    * @param options - the route's own middleware (`use`) and `timeout`
    * @returns the router
    */
-  route<P extends string, const U extends readonly AnyMiddleware[] = []>(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  route<P extends string, const U extends readonly Middleware<any, RoutedRequest<P> & R>[]>(
     method: string | readonly string[],
     pattern: P,
     handler: RouteHandler<P, R, U>,
@@ -197,7 +203,8 @@ export interface Router<R extends JetRequest = JetRequest> {
    * @param middleware - outermost first
    * @returns the router, its routes typed with what the middleware add
    */
-  use<const U extends readonly AnyMiddleware[]>(...middleware: U): Router<R & AddedBy<U>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  use<const U extends readonly Middleware<any, R>[]>(...middleware: U): Router<R & AddedBy<U>>;
   /**
    * Mounts another router under `prefix` (`'/api'`, or with params: `'/orgs/:org'`): its routes
    * answer below the prefix, with its own middleware, and see the full `path`, `url` and `route`
