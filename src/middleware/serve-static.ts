@@ -82,9 +82,10 @@ export interface ServeStaticOptions {
  * import { serveStatic } from 'rxjet/middleware';
  * import { serve } from 'rxjet/server';
  *
- * const app = router()
+ * // Hashed assets cached for a year; the rest of the site for every path no route took.
+ * const app = router({ notFound: serveStatic('public') })
  *   .get('/assets/*', serveStatic('public/assets', { maxAge: 31_536_000, immutable: true }))
- *   .get('/*', serveStatic('public'));
+ *   .get('/api/health', () => ({ body: 'ok' }));
  * await serve({ handler: app, port: 8080 });
  * ```
  */
