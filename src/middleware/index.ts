@@ -12,3 +12,4 @@ export { cookies, setCookie, clearCookie, signedCookies } from './cookies.js';
 export type { CookieOptions, ClearCookieOptions, CookieSecret, CookieResponse } from './cookies.js';
 export { validate } from './validate.js';
 export type { ValidationSchemas, Validated, ValidationIssue } from './validate.js';
+export { serveStatic, type ServeStaticOptions, type DotfilesPolicy } from './serve-static.js';
