@@ -139,8 +139,7 @@ export interface CookieOptions {
  * 4096 bytes, `sameSite: 'none'` or `partitioned` without `secure`, a `__Secure-` or `__Host-`
  * name without what its prefix demands, an unknown option.
  *
- * The headers of a `{ websocket }` answer are not sent (the handshake answers 101 on its own), so
- * a cookie set on one never reaches the client.
+ * On a `{ websocket }` answer the cookie goes out with the handshake's 101.
  *
  * @param res - the response to add the cookie to
  * @param name - the cookie's name, an HTTP token
