@@ -30,4 +30,19 @@ export default defineConfig(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  {
+    // Front ends the examples serve: browser JavaScript, outside the TypeScript project.
+    files: ['examples/*-public/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        document: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        WebSocket: 'readonly',
+        location: 'readonly',
+      },
+    },
+  },
 );
