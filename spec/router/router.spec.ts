@@ -59,10 +59,22 @@ describe('router over real sockets', () => {
       expect((await fetchText(`${server.url}/users/7/x`)).status).to.equal(200);
     });
 
-    it('static segments with characters paths carry encoded match their encoded form', async () => {
-      const server = await start(router().get('/café', () => ({ body: 'coffee' })));
-      const res = await fetchText(`${server.url}/caf%C3%A9`);
-      expect([res.status, res.body]).to.deep.equal([200, 'coffee']);
+    it('matches a path as decoded, escapes of either case included, but never makes a segment of %2F', async () => {
+      const app = router()
+        .get('/café', (req) => ({ body: `coffee at ${req.route}` }))
+        .get('/a/b', () => ({ body: 'a then b' }))
+        .get('/:one', (req) => ({ body: `one segment: ${req.params.one}` }));
+      const server = await start(app);
+      for (const path of ['/caf%C3%A9', '/caf%c3%a9', '/caf%C3%a9']) {
+        expect((await fetchText(server.url + path)).body, path).to.equal('coffee at /café');
+      }
+      expect((await fetchText(`${server.url}/%61/%62`)).body).to.equal('a then b');
+      expect((await fetchText(`${server.url}/a%2Fb`)).body).to.equal('one segment: a/b');
+      expect((await fetchText(`${server.url}/a%2fb`)).body).to.equal('one segment: a/b');
+      expect((await fetchText(`${server.url}/100%25`)).body).to.equal('one segment: 100%');
+      expect((await fetchText(`${server.url}/%`)).status).to.equal(400);
+      const redirecting = await start(router({ trailingSlash: 'redirect' }).get('/café/', () => ({ body: 'x' })));
+      expect((await fetchText(`${redirecting.url}/caf%c3%a9`)).headers.location).to.equal('/caf%C3%A9/');
     });
 
     it('searchParams is the parsed query, parsed once', async () => {
@@ -382,6 +394,18 @@ describe('router over real sockets', () => {
         InvalidOptionError,
       );
     });
+  });
+
+  it('a hostile path (thousands of segments, escapes everywhere) is answered at once, the table notwithstanding', async () => {
+    const app = router();
+    const params = (n: number) => Array.from({ length: n }, (_, i) => `:p${i}/`).join('');
+    for (let i = 0; i < 20; i++) app.get(`/${params(i)}x`, echo).get(`/${'a/'.repeat(i)}:q/y`, echo);
+    const server = await start(app, { maxHeaderSize: 64 * 1024 });
+    const deep = await fetchText(`${server.url}/${'a/'.repeat(15_000)}z`);
+    expect(deep.status).to.equal(404);
+    const escaped = await fetchText(`${server.url}/${'%61/'.repeat(5)}x`);
+    expect(JSON.parse(escaped.body)).to.deep.include({ route: `/${params(5)}x` });
+    expect(server.errors).to.deep.equal([]);
   });
 
   it('a request line the router never expected still gets an answer (an asterisk-form OPTIONS, an absolute URL)', async () => {

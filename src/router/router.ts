@@ -5,7 +5,7 @@ import { checkKnownOptions, choiceOption, functionOption, integerOption } from '
 import { plainResponse, respond } from '../server/to-response.js';
 import type { Handler, HandlerResult, JetRequest } from '../server/types.js';
 import { checkMiddleware, nextFor, withMiddleware } from './compose.js';
-import { formatPattern, parsePattern, RouteTree, type Segment } from './tree.js';
+import { encodePath, formatPattern, normalisePath, parsePattern, RouteTree, type Segment } from './tree.js';
 import type { AnyMiddleware, Middleware, Router, RouterOptions, RouteOptions, TrailingSlash } from './types.js';
 
 /**
@@ -151,8 +151,10 @@ class RouterState {
   }
 
   private dispatch(req: JetRequest, scope: Scope): HandlerResult {
-    const path = req.path;
-    if (typeof path !== 'string' || (scope.at > 0 && !path.startsWith(scope.matched))) return this.missing(req, scope);
+    if (typeof req.path !== 'string') return this.missing(req, scope);
+    const path = normalisePath(req.path);
+    if (path === undefined) return malformed();
+    if (scope.at > 0 && !path.startsWith(scope.matched)) return this.missing(req, scope);
     // This router's part of the path; '' is its root (`/` at the top, the prefix itself when mounted).
     let local = scope.at === 0 ? (path === '/' ? '' : path) : path.slice(scope.at);
     const slashed = local.length > 0 && local.charCodeAt(local.length - 1) === 47; /* / */
@@ -161,7 +163,7 @@ class RouterState {
     if (found === undefined && this.trailingSlash === 'redirect' && local !== '') {
       const other = slashed ? local.slice(0, -1) : `${local}/`;
       if (this.tree.find(other) !== undefined) {
-        const target = path.slice(0, scope.at) + (other === '' && scope.at === 0 ? '/' : other);
+        const target = encodePath(path.slice(0, scope.at) + (other === '' && scope.at === 0 ? '/' : other));
         return { status: 308, headers: { location: req.query === '' ? target : `${target}?${req.query}` } };
       }
     }
@@ -239,7 +241,10 @@ class RouterState {
   }
 }
 
-/** The raw (still encoded) rest of the path a wildcard matched: `serveStatic` checks it for encoded separators. */
+/**
+ * The rest of the path a wildcard matched, before its last decoding: only the escapes of `/`, `?`,
+ * `#` and `%` are left in it, for `serveStatic` to refuse encoded separators.
+ */
 export const kRawRest: unique symbol = Symbol('rxjet.rawRest');
 
 function malformed(): HandlerResult {

@@ -155,8 +155,35 @@ export type Segment =
   | { readonly kind: 'wildcard' };
 
 const paramName = /^[A-Za-z_$][\w$]*$/;
-/** Characters a path carries percent-encoded: a pattern's are encoded the same way (UTF-8, upper-case hex). */
-const encodedInPaths = /[^\x21-\x7e]/gu;
+/** The escapes a normalised path keeps: of the delimiters `/`, `?`, `#` and of `%` itself. */
+const delimiterEscape = /(%2f|%3f|%23|%25)/i;
+/** Characters a path may not carry as they are, for a Location header. */
+const unsafeInPaths = /[^\x21-\x7e]/gu;
+
+/**
+ * A path as routes are matched against it: percent-escapes decoded (`%61` is `a`, `%C3%A9` and
+ * `%c3%a9` are `é`), except those of the delimiters `/`, `?`, `#` and of `%`, kept (upper-case)
+ * so that a decoded character never makes a segment or an escape that was not there. A path
+ * without `%` is returned as it is.
+ *
+ * @returns the normalised path, or `undefined` for a malformed escape
+ */
+export function normalisePath(path: string): string | undefined {
+  if (!path.includes('%')) return path;
+  try {
+    return path
+      .split(delimiterEscape)
+      .map((part, index) => (index % 2 === 1 ? part.toUpperCase() : decodeURIComponent(part)))
+      .join('');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A normalised path as it may go in a Location header: characters outside printable ASCII percent-encoded. */
+export function encodePath(path: string): string {
+  return path.replace(unsafeInPaths, encodeURIComponent);
+}
 
 /**
  * Parses a route pattern: `/` then segments, each static text, `:name` (a whole segment) or a
@@ -202,11 +229,15 @@ export function parsePattern(pattern: unknown, what: string, wildcard = true): S
     if (text.includes('*')) {
       throw new InvalidOptionError(what, `'*' only as a whole last segment, got '${pattern}'`);
     }
-    return { kind: 'static', text: text.replace(encodedInPaths, encodeURIComponent) };
+    const normalised = normalisePath(text);
+    if (normalised === undefined || normalised.includes('/')) {
+      throw new InvalidOptionError(what, `a path with well-formed percent-escapes, got '${pattern}'`);
+    }
+    return { kind: 'static', text: normalised };
   });
 }
 
-/** The pattern as written back from its segments (static text encoded as matched); no segments is `/`. */
+/** The pattern as written back from its segments (static text as matched: decoded); no segments is `/`. */
 export function formatPattern(segments: readonly Segment[]): string {
   if (segments.length === 0) return '/';
   return (
