@@ -9,3 +9,4 @@
 // lists no `types` (TypeScript 7's default). `preserve` keeps this line in the emitted .d.ts.
 /// <reference types="node" preserve="true" />
 export { cors, type CorsOptions, type CorsOrigin } from './cors.js';
+export { requestId, type RequestIdFields, type RequestIdOptions } from './request-id.js';
