@@ -10,3 +10,4 @@
 /// <reference types="node" preserve="true" />
 export { cors, type CorsOptions, type CorsOrigin } from './cors.js';
 export { requestId, type RequestIdFields, type RequestIdOptions } from './request-id.js';
+export { requestLog, type RequestLogOptions, type RequestLogger, type RequestLogEntry } from './request-log.js';
