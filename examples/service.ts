@@ -20,7 +20,8 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { compress, cors, problemJson, requestId, requestLog, serveStatic, validate } from 'rxjet/middleware';
 import { router } from 'rxjet/router';
-import { HttpError, serve, sse, type WebSocketConnection } from 'rxjet/server';
+import { HttpError, serve, sse } from 'rxjet/server';
+import type { WebSocketConnection } from 'rxjet/websocket';
 import { last, merge, of, Subject, takeUntil } from 'rxjs';
 import { z } from 'zod';
 

@@ -13,3 +13,7 @@ export type { CookieOptions, ClearCookieOptions, CookieSecret, CookieResponse } 
 export { validate } from './validate.js';
 export type { ValidationSchemas, Validated, ValidationIssue } from './validate.js';
 export { serveStatic, type ServeStaticOptions, type DotfilesPolicy } from './serve-static.js';
+export { cors, type CorsOptions, type CorsOrigin } from './cors.js';
+export { requestId, type RequestIdFields, type RequestIdOptions } from './request-id.js';
+export { requestLog, type RequestLogOptions, type RequestLogger, type RequestLogEntry } from './request-log.js';
+export { problemJson, type ProblemJsonOptions, type ProblemDetails } from './problem-json.js';
