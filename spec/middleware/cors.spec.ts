@@ -181,16 +181,22 @@ describe('cors', () => {
       expect(corsHeaders(res.headers)).to.deep.equal({ 'access-control-allow-origin': '*' });
     });
 
-    it('passes a request without Origin through untouched', async () => {
+    it('gives a request without Origin no CORS headers, only Vary: Origin where the answer depends on it', async () => {
       const plain = await start(router().get('/data', () => ({ headers: { 'x-total': '3' }, body: 'data' })));
       const withCors = await start(api({ origin: app, credentials: true, exposedHeaders: ['x-total'] }));
+      const anyOrigin = await start(api({}));
       const expected = await fetchText(`${plain.url}/data`);
       const res = await fetchText(`${withCors.url}/data`);
       expect(res.status).to.equal(200);
-      expect(res.rawHeaders.filter((_, i) => i % 2 === 0)).to.deep.equal(
-        expected.rawHeaders.filter((_, i) => i % 2 === 0),
-      );
-      expect(corsHeaders(res.headers)).to.deep.equal({});
+      const names = (r: { rawHeaders: string[] }) =>
+        r.rawHeaders
+          .filter((_, i) => i % 2 === 0)
+          .map((name) => name.toLowerCase())
+          .sort();
+      expect(names(res)).to.deep.equal([...names(expected), 'vary'].sort());
+      expect(corsHeaders(res.headers)).to.deep.equal({ vary: 'Origin' });
+      const same = await fetchText(`${anyOrigin.url}/data`);
+      expect(corsHeaders(same.headers), "with '*', nothing varies").to.deep.equal({});
     });
 
     it('allows one origin exactly, and refuses another without CORS headers but still answers', async () => {

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { expectTypeOf } from 'expect-type';
 import { map } from 'rxjs';
 import {
+  cors,
+  requestId,
   deriveRequest,
   router,
   serve,
@@ -54,6 +56,15 @@ describe('router types', () => {
         { use: [withUser], timeout: 1000 },
       );
     expectTypeOf(app).toExtend<Router<JetRequest & { id: string }>>();
+  });
+
+  it('gives the fields of every middleware in one use(), beside others that add none', () => {
+    router()
+      .use(requestId(), cors(), (req, next) => next())
+      .get('/', (req) => {
+        expectTypeOf(req.id).toEqualTypeOf<string>();
+        return null;
+      });
   });
 
   it('types an inline middleware from where it is used', () => {

@@ -77,7 +77,9 @@ export interface CorsOptions {
  *   send simple requests without asking), but the page cannot read the answer.
  * - `Vary: Origin` is added (merged with the answer's own `Vary`) whenever the answer depends
  *   on the origin: always, unless the origin is `'*'` without credentials.
- * - A request without `Origin` (same-origin, or not from a browser) passes through untouched.
+ * - A request without `Origin` (same-origin, or not from a browser) gets no CORS headers; its
+ *   answer still says `Vary: Origin` unless the origin is `'*'` without credentials, so that a
+ *   shared cache never hands it to a browser on another origin.
  *
  * Put it in a router's `use`, so that it answers preflights for every path; in a route's own
  * `use` it only sees the methods of that route (add `OPTIONS` to them for preflights). The
@@ -154,7 +156,9 @@ export function cors(options: CorsOptions = {}): Middleware {
 
   return (req, next) => {
     const origin = req.headers.origin;
-    if (origin === undefined) return next();
+    // No Origin: no CORS headers, but a shared cache must not hand this answer to a browser on
+    // another origin, so it still says that it depends on Origin (as the cors package does).
+    if (origin === undefined) return vary.length === 0 ? next() : next().pipe(map((res) => withHeaders(res, {}, vary)));
     const isPreflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     if (allows === true) return isPreflight ? preflight(req, origin, true) : actual(origin, true, next());
     const verdict = allows(origin, req);

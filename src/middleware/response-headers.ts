@@ -47,7 +47,7 @@ export function headerOf(headers: OutgoingHeaders | undefined, name: string): st
 /** Carries the failure marker of `from` (an `errorResponse`) over to `to`; returns `to`. */
 export function keepFailure<R extends object>(from: object, to: R): R {
   const failure = (from as { [kFailure]?: unknown })[kFailure];
-  if (failure !== undefined) Object.defineProperty(to, kFailure, { value: failure });
+  if (failure !== undefined) Object.defineProperty(to, kFailure, { value: failure, enumerable: true });
   return to;
 }
 

@@ -70,7 +70,7 @@ export const kFailure: unique symbol = Symbol('rxjet.failure');
  * client. For middleware that must answer an error itself, with headers of its own (CORS, a
  * request id), instead of letting it through: the server still reports the error to `onError`
  * (an `HttpError` excepted) when it sends this response, as it would have had the error reached
- * it.
+ * it (a response rebuilt with a spread, `{ ...res, headers }`, keeps that).
  *
  * @param error - what the handler threw or its Observable failed with
  * @returns a plain-text response with that status
@@ -91,7 +91,8 @@ export const kFailure: unique symbol = Symbol('rxjet.failure');
 export function errorResponse(error: unknown): JetResponse {
   if (error instanceof HttpError) return plainResponse(error.status, error.message, error.headers);
   const response = plainResponse(error instanceof HandlerTimeoutError ? 503 : 500);
-  Object.defineProperty(response, kFailure, { value: error });
+  // Enumerable, so that a middleware that rebuilds the response with a spread keeps it.
+  Object.defineProperty(response, kFailure, { value: error, enumerable: true });
   return response;
 }
 
