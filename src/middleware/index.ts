@@ -8,3 +8,4 @@
 // The declarations name node's types (http, stream, Buffer): load them for a user whose tsconfig
 // lists no `types` (TypeScript 7's default). `preserve` keeps this line in the emitted .d.ts.
 /// <reference types="node" preserve="true" />
+export { compress, compressible, type CompressOptions, type CompressEncoding } from './compress.js';
