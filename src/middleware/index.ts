@@ -17,3 +17,4 @@ export { cors, type CorsOptions, type CorsOrigin } from './cors.js';
 export { requestId, type RequestIdFields, type RequestIdOptions } from './request-id.js';
 export { requestLog, type RequestLogOptions, type RequestLogger, type RequestLogEntry } from './request-log.js';
 export { problemJson, type ProblemJsonOptions, type ProblemDetails } from './problem-json.js';
+export { compress, compressible, type CompressOptions, type CompressEncoding } from './compress.js';
