@@ -35,7 +35,9 @@ interface Note {
 const notes: Note[] = [];
 const changes = new Subject<{ event: 'note' | 'deleted'; data: string }>();
 
-const newNote = z.object({ text: z.string().trim().min(1).max(280) });
+const newNote = z.object({
+  text: z.string().trim().min(1, 'A note needs some text.').max(280, 'A note is 280 characters at most.'),
+});
 const search = z.object({ q: z.string().max(100).optional() });
 
 const json = (status: number, value: unknown) => ({

@@ -75,7 +75,7 @@ describe('the example service (examples/service.ts)', function () {
     // An empty note is refused by the schema, and the page shows the issue.
     await page.fill('#text', '   ');
     await page.click('#add button');
-    await seen(page, '#problem', 'String must contain at least 1 character');
+    await seen(page, '#problem', 'A note needs some text.');
     expect(errors).to.deep.equal([]);
     await page.close();
   });
