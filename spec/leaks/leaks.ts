@@ -4,9 +4,11 @@
  *
  *   node --expose-gc --import tsx spec/leaks/leaks.ts
  *
- * Not a mocha spec: it needs `--expose-gc` and a process of its own. Four phases, each on fresh servers and clients:
+ * Not a mocha spec: it needs `--expose-gc` and a process of its own. Five phases, each on fresh servers and clients:
  *
  *   stream-abort   node:http GET of an rxjet Observable body that never ends; the client aborts after the first chunk
+ *   routed-stream-abort  the same through a router and five middleware (request id, request log, problem+json,
+ *                  CORS, gzip): every body torn down and every request logged exactly once
  *   websocket      rxjet connect() to an rxjet echo server, one message echoed, closed with 1000
  *   client-refused rxjet client GET to a port nobody listens on (listened on, then closed): NetworkError ECONNREFUSED
  *   client-reset   rxjet client GET to an rxjet server whose handler destroys the socket: NetworkError
@@ -33,6 +35,8 @@ import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 import { NEVER, Observable, filter, firstValueFrom, lastValueFrom } from 'rxjs';
 import { createClient, get, type Client } from '../../src/client/index.js';
+import { compress, cors, problemJson, requestId, requestLog } from '../../src/middleware/index.js';
+import { router } from '../../src/router/index.js';
 import { serve, type ServeOptions, type Server } from '../../src/server/index.js';
 import { connect } from '../../src/websocket/index.js';
 import { eventually, within } from '../helpers.js';
@@ -292,6 +296,73 @@ const streamAbort: Phase = {
   },
 };
 
+const routedStreamAbort: Phase = {
+  name: 'routed-stream-abort',
+  description:
+    'the same through a router and five middleware (request id, log, problem+json, CORS, gzip), aborted mid-stream',
+  start: async () => {
+    let subscribed = 0;
+    let tornDown = 0;
+    let logged = 0;
+    const app = router()
+      .use(
+        requestId(),
+        requestLog({ logger: { info: () => void logged++, error: () => void logged++ } }),
+        problemJson(),
+        cors({ origin: ['http://example.test'] }),
+        compress(),
+      )
+      .get('/stream/:id', () => ({
+        headers: { 'content-type': 'text/plain' },
+        body: new Observable<string>((subscriber) => {
+          subscribed++;
+          subscriber.next('first chunk\n');
+          const timer = setInterval(() => subscriber.next('tick\n'), 5);
+          return () => {
+            clearInterval(timer);
+            tornDown++;
+          };
+        }),
+      }));
+    const server = await startServer({ handler: app });
+    const iteration = (i: number): Promise<void> =>
+      new Promise((resolve, reject) => {
+        let gotChunk = false;
+        const req = http.get(`${server.url}/stream/${i}`, {
+          agent: false,
+          headers: { origin: 'http://example.test', 'accept-encoding': 'gzip' },
+        });
+        req.on('response', (res) => {
+          res.on('error', () => undefined);
+          if (res.statusCode !== 200 || res.headers['content-encoding'] !== 'gzip') {
+            reject(new Error(`iteration ${i}: status ${res.statusCode}, ${res.headers['content-encoding']}`));
+            req.destroy();
+            return;
+          }
+          res.once('data', () => {
+            gotChunk = true;
+            req.destroy();
+          });
+        });
+        req.on('error', (error) => {
+          if (!gotChunk) reject(new Error(`iteration ${i}: ${error.message}`));
+        });
+        req.on('close', () =>
+          gotChunk ? resolve() : reject(new Error(`iteration ${i}: closed before the first chunk`)),
+        );
+      });
+    return {
+      iteration,
+      servers: [server],
+      close: () => server.close({ timeout: 1000 }),
+      check: (done) =>
+        subscribed === done && tornDown === done && logged === done
+          ? []
+          : [`${done} iterations, but ${subscribed} bodies subscribed, ${tornDown} torn down, ${logged} logged`],
+    };
+  },
+};
+
 const websocketEcho: Phase = {
   name: 'websocket',
   description: 'rxjet connect() to an rxjet echo server, one message echoed, closed with 1000',
@@ -482,7 +553,8 @@ async function main(): Promise<number> {
       `(${((TOLERANCE_BYTES_PER_ITERATION * ITERATIONS) / MiB).toFixed(1)} MiB over ${ITERATIONS}) after the warm-up`,
   );
   const results: PhaseResult[] = [];
-  for (const phase of [streamAbort, websocketEcho, clientRefused, clientReset]) results.push(await runPhase(phase));
+  for (const phase of [streamAbort, routedStreamAbort, websocketEcho, clientRefused, clientReset])
+    results.push(await runPhase(phase));
 
   console.log('\nSummary');
   printTable([
