@@ -37,7 +37,7 @@ import { NEVER, Observable, filter, firstValueFrom, lastValueFrom } from 'rxjs';
 import { createClient, get, type Client } from '../../src/client/index.js';
 import { compress, cors, problemJson, requestId, requestLog } from '../../src/middleware/index.js';
 import { router } from '../../src/router/index.js';
-import { serve, type ServeOptions, type Server } from '../../src/server/index.js';
+import { serve, type JetResponse, type ServeOptions, type Server } from '../../src/server/index.js';
 import { connect } from '../../src/websocket/index.js';
 import { eventually, within } from '../helpers.js';
 
@@ -239,59 +239,72 @@ async function requestError(client: Client, url: string): Promise<unknown> {
 // The phases.
 // ---------------------------------------------------------------------------------------------------------------
 
+/** A text body that never ends, counting in `counts` its subscriptions and teardowns. */
+function endlessStream(counts: { subscribed: number; tornDown: number }): JetResponse {
+  return {
+    headers: { 'content-type': 'text/plain' },
+    body: new Observable<string>((subscriber) => {
+      counts.subscribed++;
+      subscriber.next('first chunk\n');
+      // A server-side timer per stream: a body that is never torn down leaves it among the active resources.
+      const timer = setInterval(() => subscriber.next('tick\n'), 5);
+      return () => {
+        clearInterval(timer);
+        counts.tornDown++;
+      };
+    }),
+  };
+}
+
+/**
+ * One request that goes away mid-stream: a GET of `url` with `headers`, destroyed once the first chunk of a 200
+ * answer arrives; rejects on any other answer, or when `accept` refuses the response's headers.
+ */
+function abortAfterFirstChunk(
+  url: string,
+  i: number,
+  headers: Record<string, string> = {},
+  accept: (res: http.IncomingMessage) => boolean = () => true,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let gotChunk = false;
+    const req = http.get(url, { agent: false, headers });
+    req.on('response', (res) => {
+      res.on('error', () => undefined); // 'aborted', caused by the destroy below
+      if (res.statusCode !== 200 || !accept(res)) {
+        reject(new Error(`iteration ${i}: status ${res.statusCode}, ${inspect(res.headers)}`));
+        req.destroy();
+        return;
+      }
+      res.once('data', () => {
+        gotChunk = true;
+        req.destroy(); // the client goes away mid-stream
+      });
+    });
+    req.on('error', (error) => {
+      if (!gotChunk) reject(new Error(`iteration ${i}: ${error.message}`));
+    });
+    req.on('close', () => (gotChunk ? resolve() : reject(new Error(`iteration ${i}: closed before the first chunk`))));
+  });
+}
+
 const streamAbort: Phase = {
   name: 'stream-abort',
   description: 'node:http GET of a never-ending Observable body, aborted by the client after the first chunk',
   start: async () => {
-    let subscribed = 0;
-    let tornDown = 0;
+    const counts = { subscribed: 0, tornDown: 0 };
     const server = await startServer({
-      handler: () => ({
-        headers: { 'content-type': 'text/plain' },
-        body: new Observable<string>((subscriber) => {
-          subscribed++;
-          subscriber.next('first chunk\n');
-          // A server-side timer per stream: a body that is never torn down leaves it among the active resources.
-          const timer = setInterval(() => subscriber.next('tick\n'), 5);
-          return () => {
-            clearInterval(timer);
-            tornDown++;
-          };
-        }),
-      }),
+      handler: () => endlessStream(counts),
     });
-    const url = `${server.url}/stream`;
-    const iteration = (i: number): Promise<void> =>
-      new Promise((resolve, reject) => {
-        let gotChunk = false;
-        const req = http.get(url, { agent: false });
-        req.on('response', (res) => {
-          res.on('error', () => undefined); // 'aborted', caused by the destroy below
-          if (res.statusCode !== 200) {
-            reject(new Error(`iteration ${i}: status ${res.statusCode}`));
-            req.destroy();
-            return;
-          }
-          res.once('data', () => {
-            gotChunk = true;
-            req.destroy(); // the client goes away mid-stream
-          });
-        });
-        req.on('error', (error) => {
-          if (!gotChunk) reject(new Error(`iteration ${i}: ${error.message}`));
-        });
-        req.on('close', () =>
-          gotChunk ? resolve() : reject(new Error(`iteration ${i}: closed before the first chunk`)),
-        );
-      });
+    const iteration = (i: number): Promise<void> => abortAfterFirstChunk(`${server.url}/stream`, i);
     return {
       iteration,
       servers: [server],
       close: () => server.close({ timeout: 1000 }),
       check: (done) =>
-        subscribed === done && tornDown === done
+        counts.subscribed === done && counts.tornDown === done
           ? []
-          : [`${done} iterations, but ${subscribed} bodies subscribed and ${tornDown} torn down`],
+          : [`${done} iterations, but ${counts.subscribed} bodies subscribed and ${counts.tornDown} torn down`],
     };
   },
 };
@@ -301,64 +314,35 @@ const routedStreamAbort: Phase = {
   description:
     'the same through a router and five middleware (request id, log, problem+json, CORS, gzip), aborted mid-stream',
   start: async () => {
-    let subscribed = 0;
-    let tornDown = 0;
+    const counts = { subscribed: 0, tornDown: 0 };
     let logged = 0;
     const app = router()
       .use(
         requestId(),
-        requestLog({ logger: { info: () => void logged++, error: () => void logged++ } }),
+        requestLog({ logger: { info: () => (logged += 1), error: () => (logged += 1) } }),
         problemJson(),
         cors({ origin: ['http://example.test'] }),
         compress(),
       )
-      .get('/stream/:id', () => ({
-        headers: { 'content-type': 'text/plain' },
-        body: new Observable<string>((subscriber) => {
-          subscribed++;
-          subscriber.next('first chunk\n');
-          const timer = setInterval(() => subscriber.next('tick\n'), 5);
-          return () => {
-            clearInterval(timer);
-            tornDown++;
-          };
-        }),
-      }));
+      .get('/stream/:id', () => endlessStream(counts));
     const server = await startServer({ handler: app });
     const iteration = (i: number): Promise<void> =>
-      new Promise((resolve, reject) => {
-        let gotChunk = false;
-        const req = http.get(`${server.url}/stream/${i}`, {
-          agent: false,
-          headers: { origin: 'http://example.test', 'accept-encoding': 'gzip' },
-        });
-        req.on('response', (res) => {
-          res.on('error', () => undefined);
-          if (res.statusCode !== 200 || res.headers['content-encoding'] !== 'gzip') {
-            reject(new Error(`iteration ${i}: status ${res.statusCode}, ${res.headers['content-encoding']}`));
-            req.destroy();
-            return;
-          }
-          res.once('data', () => {
-            gotChunk = true;
-            req.destroy();
-          });
-        });
-        req.on('error', (error) => {
-          if (!gotChunk) reject(new Error(`iteration ${i}: ${error.message}`));
-        });
-        req.on('close', () =>
-          gotChunk ? resolve() : reject(new Error(`iteration ${i}: closed before the first chunk`)),
-        );
-      });
+      abortAfterFirstChunk(
+        `${server.url}/stream/${i}`,
+        i,
+        { origin: 'http://example.test', 'accept-encoding': 'gzip' },
+        (res) => res.headers['content-encoding'] === 'gzip',
+      );
     return {
       iteration,
       servers: [server],
       close: () => server.close({ timeout: 1000 }),
       check: (done) =>
-        subscribed === done && tornDown === done && logged === done
+        counts.subscribed === done && counts.tornDown === done && logged === done
           ? []
-          : [`${done} iterations, but ${subscribed} bodies subscribed, ${tornDown} torn down, ${logged} logged`],
+          : [
+              `${done} iterations, but ${counts.subscribed} bodies subscribed, ${counts.tornDown} torn down, ${logged} logged`,
+            ],
     };
   },
 };
