@@ -1,6 +1,6 @@
 // The file a request asks `serveStatic` for: its path split and decoded, refusing any that could leave the root.
 import { HttpError } from '../internal/errors.js';
-import { kRawRest } from '../router/router.js';
+import { kRawRest } from '../server/derived-request.js';
 import type { JetRequest } from '../server/types.js';
 
 /** The path a request asks for, below the root. */

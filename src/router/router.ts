@@ -2,6 +2,7 @@
 import { throwError, timeout as rxTimeout } from 'rxjs';
 import { describe, HandlerTimeoutError, HttpError, InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, choiceOption, functionOption, integerOption } from '../internal/validate.js';
+import { DerivedRequest, kRawRest } from '../server/derived-request.js';
 import { plainResponse, respond } from '../server/to-response.js';
 import type { Handler, HandlerResult, JetRequest } from '../server/types.js';
 import { checkMiddleware, nextFor, withMiddleware } from './compose.js';
@@ -241,12 +242,6 @@ class RouterState {
   }
 }
 
-/**
- * The rest of the path a wildcard matched, before its last decoding: only the escapes of `/`, `?`,
- * `#` and `%` are left in it, for `serveStatic` to refuse encoded separators.
- */
-export const kRawRest: unique symbol = Symbol('rxjet.rawRest');
-
 function malformed(): HandlerResult {
   return throwError(() => new HttpError(400, 'The path has a malformed percent-encoding.'));
 }
@@ -287,35 +282,18 @@ function joinPatterns(prefix: string, pattern: string): string {
   return prefix === '' ? pattern : pattern === '/' ? prefix : prefix + pattern;
 }
 
-/**
- * The request a route's handler sees: `req` with what the router matched, as own fields of an
- * object whose prototype is `req` (so headers, body and signal are still `req`'s). The query is
- * parsed here, once, as find-my-way does; assigning fields is two orders of magnitude cheaper
- * than defining them, so properties are only defined for a request that already has such fields
- * read-only (one made by `deriveRequest`).
- */
+/** The request a route's handler sees: `req` with what the router matched. */
 function routed(
   req: JetRequest,
   params: Readonly<Record<string, string>>,
   route: string,
   rest: string | undefined,
 ): JetRequest {
-  const searchParams = new URLSearchParams(req.query);
-  if ('params' in req || 'route' in req || 'searchParams' in req) {
-    const descriptors: PropertyDescriptorMap = {
-      params: { value: params, enumerable: true },
-      route: { value: route, enumerable: true },
-      searchParams: { value: searchParams, enumerable: true },
-    };
-    if (rest !== undefined) descriptors[kRawRest] = { value: rest };
-    return Object.create(req, descriptors) as JetRequest;
-  }
-  const derived = Object.create(req) as Record<string | symbol, unknown>;
+  const derived = new DerivedRequest(req) as DerivedRequest & { params: unknown; route: string };
   derived.params = params;
   derived.route = route;
-  derived.searchParams = searchParams;
-  if (rest !== undefined) Object.defineProperty(derived, kRawRest, { value: rest });
-  return derived as unknown as JetRequest;
+  if (rest !== undefined) derived[kRawRest] = rest;
+  return derived;
 }
 
 function paramNames(segments: readonly Segment[]): string[] {

@@ -1,6 +1,7 @@
 // Deriving a request for middleware and routers: the one documented way, sharing the original's
 // state.
 import { describe, InvalidOptionError } from '../internal/errors.js';
+import { DerivedRequest } from './derived-request.js';
 import { splitTarget } from './request.js';
 import type { JetRequest } from './types.js';
 
@@ -19,7 +20,7 @@ export type RequestChanges = { readonly [name: string]: unknown } & {
  * read once between them), signal, raw request and limits, with the fields in `changes` set.
  * It is the one way to derive a request, and works the same on served, WebSocket upgrade and
  * `mockRequest` requests (a spread `{ ...req }` keeps none of `headers`, `body` or `signal`, on
- * any of them). Cheap: nothing is copied.
+ * any of them). Cheap: the headers, body and signal are read from the original, not copied.
  *
  * Changing `url` gives `path` and `query` from it (unless they are given too); changing `path` or
  * `query` alone gives the `url` they make. Other fields are added or replaced as given;
@@ -65,9 +66,9 @@ export function deriveRequest<R extends JetRequest, C extends RequestChanges>(
     const query = (fields.query as string | undefined) ?? req.query;
     fields.url = query === '' ? path : `${path}?${query}`;
   }
-  const descriptors: PropertyDescriptorMap = {};
-  for (const name of Object.keys(fields)) descriptors[name] = { value: fields[name], enumerable: true };
-  return Object.create(req, descriptors) as Omit<R, keyof C> & C;
+  const derived = new DerivedRequest(req) as unknown as Record<string, unknown>;
+  for (const name of Object.keys(fields)) derived[name] = fields[name];
+  return derived as unknown as Omit<R, keyof C> & C;
 }
 
 /** Fields a derived request always shares with its original: changing them is an error. */
