@@ -6,7 +6,7 @@ import { execFile, fork, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, get, type Server } from 'node:http';
+import { createServer, get, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -316,11 +316,14 @@ export interface LoadSample {
   errors: number;
 }
 
+/** Request headers a load generator sends with every request, by name. */
+export type LoadHeaders = Readonly<Record<string, string>>;
+
 /** An HTTP/1.1 load generator in a process of its own, the same for every contender of a scenario. */
 export interface LoadGenerator {
   name: string;
-  /** Loads `url` (with the path) over `connections` keep-alive connections for `seconds`. */
-  run(url: string, seconds: number, connections: number): Promise<LoadSample>;
+  /** Loads `url` (with the path) over `connections` keep-alive connections for `seconds`, sending `headers`. */
+  run(url: string, seconds: number, connections: number, headers?: LoadHeaders): Promise<LoadSample>;
 }
 
 /** What to say when neither wrk nor autocannon is there. */
@@ -337,8 +340,9 @@ export function onPath(command: string): Promise<boolean> {
 
 const wrk: LoadGenerator = {
   name: 'wrk',
-  async run(url, seconds, connections) {
-    const out = await exec('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url], (seconds + 30) * 1000);
+  async run(url, seconds, connections, headers = {}) {
+    const extra = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+    const out = await exec('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, ...extra, url], (seconds + 30) * 1000);
     const rate = /^Requests\/sec:\s+([\d.]+)/m.exec(out)?.[1];
     if (rate === undefined) throw new Error(`could not read Requests/sec from wrk:\n${out}`);
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
@@ -351,8 +355,10 @@ const wrk: LoadGenerator = {
 function autocannon(bin: string): LoadGenerator {
   return {
     name: 'autocannon',
-    async run(url, seconds, connections) {
-      const out = await exec(bin, ['-j', '-c', String(connections), '-d', String(seconds), url], (seconds + 30) * 1000);
+    async run(url, seconds, connections, headers = {}) {
+      const extra = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
+      const args = ['-j', '-c', String(connections), '-d', String(seconds), ...extra, url];
+      const out = await exec(bin, args, (seconds + 30) * 1000);
       const result = JSON.parse(out) as {
         requests: { average: number };
         non2xx: number;
@@ -383,6 +389,27 @@ export function checkHello(url: string): Promise<void> {
         if (res.statusCode === 200 && text === HELLO) resolve();
         else reject(new Error(`${url} answered ${res.statusCode ?? '?'} ${JSON.stringify(text)}`));
       });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(5_000, () => req.destroy(new Error(`${url} did not answer within 5 s`)));
+  });
+}
+
+/** A response read whole, for checking what a server answers before it is measured. */
+export interface WholeResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One GET of `url` with `headers` on a connection of its own, read whole (still encoded, if it was). */
+export function getWhole(url: string, headers: LoadHeaders = {}): Promise<WholeResponse> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent: false, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
     req.on('error', reject);

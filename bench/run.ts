@@ -10,11 +10,15 @@
  *   5. bench/latency.ts    p50 and p99 at a fixed rate of half the bare server's maximum
  *   6. bench/tracing.ts    diagnostics_channel tracing: hello world and client requests/s, untraced and traced
  *   7. bench/http2.ts      hello world over h2c (h2load or bench/h2-load.ts): node:http2, rxjet serve({ http2: true })
+ *   8. bench/routing.ts    100 routes behind request id, CORS and logging: node:http (bare and by hand), rxjet,
+ *                          Fastify, Hono, Express, Marble.js; and the router's lookup alone against find-my-way
+ *   9. bench/middleware.ts gzip of a 1 MiB JSON body and a 1 MiB static file: rxjet compress() and serveStatic
+ *                          against @fastify/compress and @fastify/static, with node:http by hand
  * Each writes bench/results/<scenario>-latest.json. This script then gathers them into bench/results/latest.json
  * (every ratio with its target and whether it is met), draws bench/results/chart.svg, rewrites the table between the
  * `bench:summary` markers in README.md, and prints the summary.
  *
- * Run:    npm run bench                       (builds first; about 11 minutes)
+ * Run:    npm run bench                       (builds first; about 16 minutes)
  * Some:   BENCH_ONLY=server,client npm run bench
  * Redraw: BENCH_ONLY=none npm run bench       (summary, chart and README from the existing results files)
  * Env:    BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS and each script's own settings pass through.
@@ -26,7 +30,17 @@ import * as prettier from 'prettier';
 import { chart, met, type Bar } from './chart.js';
 import * as lib from './lib.js';
 
-const scenarios = ['server', 'streaming', 'websocket', 'client', 'latency', 'tracing', 'http2'] as const;
+const scenarios = [
+  'server',
+  'streaming',
+  'websocket',
+  'client',
+  'latency',
+  'tracing',
+  'http2',
+  'routing',
+  'middleware',
+] as const;
 type Scenario = (typeof scenarios)[number];
 
 const results = new URL('./results/', import.meta.url);
@@ -181,6 +195,55 @@ function bars(data: Partial<Record<Scenario, Record<string, unknown>>>): Bar[] {
     0.9,
     'atLeast',
   );
+
+  const routing = data.routing as { http?: { results?: unknown }; lookup?: { results?: unknown } } | undefined;
+  const routed = rows(routing?.http?.results);
+  const routedRps = (id: string): number | undefined => num(find(routed, id)?.medianRequestsPerSecond);
+  const rxjetRouted = routedRps('rxjet');
+  add(
+    '9. Routing and middleware',
+    'rxjet routed / node:http plain hello',
+    num(find(routed, 'rxjet')?.ratio),
+    0.9,
+    'atLeast',
+  );
+  for (const [rival, name, target] of [
+    ['fastify', 'Fastify', 1.2],
+    ['hono', 'Hono', 1],
+  ] as const) {
+    const other = routedRps(rival);
+    add(
+      '9. Routing and middleware',
+      `rxjet routed / ${name} routed`,
+      rxjetRouted !== undefined && other ? rxjetRouted / other : undefined,
+      target,
+      'atLeast',
+    );
+  }
+  add(
+    '10. Router lookup',
+    'rxjet router / find-my-way, mixed paths',
+    num(find(rows(routing?.lookup?.results), 'mix')?.ratio),
+    1,
+    'atLeast',
+  );
+
+  const middleware = data.middleware as
+    { gzip?: { rxjetVsFastify?: unknown }; static?: { rxjetVsFastify?: unknown } } | undefined;
+  add(
+    '11. Compression and static files',
+    'gzip 1 MiB JSON, rxjet compress / @fastify/compress',
+    num(middleware?.gzip?.rxjetVsFastify),
+    1,
+    'atLeast',
+  );
+  add(
+    '11. Compression and static files',
+    '1 MiB file, rxjet serveStatic / @fastify/static',
+    num(middleware?.static?.rxjetVsFastify),
+    1,
+    'atLeast',
+  );
   return out;
 }
 
@@ -194,6 +257,14 @@ const groupScenario: Record<string, Scenario> = {
   '6. Latency at half the bare maximum': 'latency',
   '7. Tracing': 'tracing',
   '8. HTTP/2': 'http2',
+  '9. Routing and middleware': 'routing',
+  '10. Router lookup': 'routing',
+  '11. Compression and static files': 'middleware',
+};
+
+/** Groups measured without a load generator, whatever their scenario recorded for its other parts. */
+const fixedGroupGenerators: Record<string, string> = {
+  '10. Router lookup': 'in-process calls',
 };
 
 /** Scenarios whose load comes from one fixed peer; the others record the generator they picked. */
@@ -272,6 +343,8 @@ async function runParent(): Promise<void> {
   console.log(`\n=== summary (${minutes.toFixed(1)} min) ===`);
   lib.printMachine(meta);
   const generators = (bar: Bar): string => {
+    const fixed = fixedGroupGenerators[bar.group];
+    if (fixed !== undefined) return fixed;
     const scenario = groupScenario[bar.group];
     return scenario === undefined ? 'unknown' : generatorOf(data, scenario);
   };
