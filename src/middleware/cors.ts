@@ -1,10 +1,11 @@
 // `cors()`: Cross-Origin Resource Sharing, preflights answered and every answer below kept readable.
-import { catchError, from, map, mergeMap, of, type Observable } from 'rxjs';
+import { catchError, from, isObservable, map, mergeMap, of, type Observable } from 'rxjs';
 import { describe, InvalidOptionError } from '../internal/errors.js';
 import { booleanOption, checkKnownOptions, integerOption } from '../internal/validate.js';
+import { answerNow, eager, type Run } from '../router/compose.js';
 import type { Middleware } from '../router/types.js';
-import { errorResponse } from '../server/to-response.js';
-import type { JetRequest, JetResponse } from '../server/types.js';
+import { errorResponse, toResponse } from '../server/to-response.js';
+import type { HandlerResult, JetRequest, JetResponse } from '../server/types.js';
 import { withHeaders } from './response-headers.js';
 
 /**
@@ -140,38 +141,51 @@ export function cors(options: CorsOptions = {}): Middleware {
     return withHeaders({ status: 204 }, headers, preflightVary);
   };
 
-  const actual = (origin: string, allowed: boolean, below: Observable<JetResponse>): Observable<JetResponse> => {
-    if (!allowed) return anyOrigin ? below : below.pipe(map((res) => withHeaders(res, {}, vary)));
+  /** The answer below with `set` and `vary` added, errors answered here when `rescue` says so. */
+  const adding = (run: Run, req: JetRequest, set: Readonly<Record<string, string>>, rescue: boolean): HandlerResult => {
+    let answer: JetResponse | Observable<JetResponse>;
+    try {
+      answer = answerNow(run, req);
+    } catch (error) {
+      if (!rescue) throw error;
+      return withHeaders(errorResponse(error), set, vary);
+    }
+    if (!isObservable(answer)) return withHeaders(answer, set, vary);
+    // The error answered here, as the server would answer it (and still reports it), so that it
+    // can carry the CORS headers a browser needs to show the page the real status.
+    const rescued = rescue ? answer.pipe(catchError((error: unknown) => of(errorResponse(error)))) : answer;
+    return rescued.pipe(map((res) => withHeaders(res, set, vary)));
+  };
+
+  const actual = (req: JetRequest, origin: string, allowed: boolean, run: Run): HandlerResult => {
+    if (!allowed) return anyOrigin ? run(req) : adding(run, req, {}, false);
     const headers = granted(origin);
     if (exposedHeaders !== undefined && exposedHeaders !== '') {
       headers['access-control-expose-headers'] = exposedHeaders;
     }
-    return below.pipe(
-      // The error answered here, as the server would answer it (and still reports it), so that
-      // it can carry the CORS headers a browser needs to show the page the real status.
-      catchError((error: unknown) => of(errorResponse(error))),
-      map((res) => withHeaders(res, headers, vary)),
-    );
+    return adding(run, req, headers, true);
   };
 
-  return (req, next) => {
+  return eager((req, run) => {
     const origin = req.headers.origin;
     // No Origin: no CORS headers, but a shared cache must not hand this answer to a browser on
     // another origin, so it still says that it depends on Origin (as the cors package does).
-    if (origin === undefined) return vary.length === 0 ? next() : next().pipe(map((res) => withHeaders(res, {}, vary)));
+    if (origin === undefined) return vary.length === 0 ? run(req) : adding(run, req, {}, false);
     const isPreflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
-    if (allows === true) return isPreflight ? preflight(req, origin, true) : actual(origin, true, next());
+    if (allows === true) return isPreflight ? preflight(req, origin, true) : actual(req, origin, true, run);
     const verdict = allows(origin, req);
     if (typeof verdict === 'boolean') {
-      return isPreflight ? preflight(req, origin, verdict) : actual(origin, verdict, next());
+      return isPreflight ? preflight(req, origin, verdict) : actual(req, origin, verdict, run);
     }
     // An asynchronous decision: nothing below runs before it.
     return from(verdict).pipe(
       mergeMap((allowed) =>
-        isPreflight ? of(preflight(req, origin, allowed === true)) : actual(origin, allowed === true, next()),
+        isPreflight
+          ? of(preflight(req, origin, allowed === true))
+          : toResponse(actual(req, origin, allowed === true, run)),
       ),
     );
-  };
+  });
 }
 
 const optionNames = ['origin', 'credentials', 'methods', 'allowedHeaders', 'exposedHeaders', 'maxAge'];

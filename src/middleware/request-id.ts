@@ -1,12 +1,13 @@
 // `requestId()`: one id per request, as `req.id` and as a response header on every answer.
 import { randomUUID } from 'node:crypto';
-import { catchError, map, of } from 'rxjs';
+import { catchError, isObservable, map, of, type Observable } from 'rxjs';
 import { describe, InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, functionOption } from '../internal/validate.js';
+import { answerNow, eager } from '../router/compose.js';
 import type { Middleware } from '../router/types.js';
 import { deriveRequest } from '../server/derive-request.js';
 import { errorResponse } from '../server/to-response.js';
-import type { JetRequest } from '../server/types.js';
+import type { JetRequest, JetResponse } from '../server/types.js';
 import { withHeaders } from './response-headers.js';
 
 /** What {@link requestId} adds to the request that the routes below it see. */
@@ -65,7 +66,7 @@ export function requestId(options: RequestIdOptions = {}): Middleware<RequestIdF
   const header = headerName(o.header);
   const generator = functionOption<(req: JetRequest) => unknown>(o, 'generator');
 
-  return (req, next) => {
+  return eager<RequestIdFields>((req, run) => {
     const incoming = req.headers[header];
     let id: string;
     if (incoming !== undefined && sane.test(incoming)) {
@@ -83,13 +84,20 @@ export function requestId(options: RequestIdOptions = {}): Middleware<RequestIdF
       id = made;
     }
     const set = { [header]: id };
-    return next(deriveRequest(req, { id })).pipe(
-      // The error answered here, as the server would answer it (and still reports it), so that
-      // its answer carries the id too.
+    // An error below is answered here, as the server would answer it (and still reports it), so
+    // that its answer carries the id too.
+    let answer: JetResponse | Observable<JetResponse>;
+    try {
+      answer = answerNow(run, deriveRequest(req, { id }));
+    } catch (error) {
+      return withHeaders(errorResponse(error), set);
+    }
+    if (!isObservable(answer)) return withHeaders(answer, set);
+    return answer.pipe(
       catchError((error: unknown) => of(errorResponse(error))),
       map((res) => withHeaders(res, set)),
     );
-  };
+  });
 }
 
 const optionNames = ['header', 'generator'];

@@ -1,5 +1,5 @@
 // `requestLog()`: one log entry per request, written when its response has finished.
-import { Observable, type Subscription } from 'rxjs';
+import { isObservable, Observable, type Subscription } from 'rxjs';
 import {
   ClientAbortedError,
   describe,
@@ -8,6 +8,7 @@ import {
   ResponseStreamError,
 } from '../internal/errors.js';
 import { checkKnownOptions } from '../internal/validate.js';
+import { answerNow, eager } from '../router/compose.js';
 import type { Middleware } from '../router/types.js';
 import { byteSize } from '../server/body-writer.js';
 import { errorResponse } from '../server/to-response.js';
@@ -118,15 +119,37 @@ export function requestLog(options: RequestLogOptions): Middleware {
   }
   const sink = logger as RequestLogger;
 
-  return (req, next) =>
-    new Observable<JetResponse>((subscriber) => {
-      const entry = new PendingEntry(req, sink);
+  return eager((req, run) => {
+    const entry = new PendingEntry(req, sink);
+    let answer: JetResponse | Observable<JetResponse>;
+    try {
+      answer = answerNow(run, req);
+    } catch (failure) {
+      entry.failedBelow(failure);
+      throw failure;
+    }
+    if (!isObservable(answer)) {
+      const counted = entry.answered(answer);
+      // A whole body is done once answered; a streaming one is handed over in an Observable, so
+      // that whatever takes it has opened it by the time its entry may be written.
+      if (counted === answer && !entry.streaming()) {
+        entry.handedOver();
+        return counted;
+      }
+      return new Observable<JetResponse>((subscriber) => {
+        subscriber.next(counted);
+        entry.handedOver();
+        subscriber.complete();
+      });
+    }
+    const below$ = answer;
+    return new Observable<JetResponse>((subscriber) => {
       let settled = false;
-      const below: Subscription = next().subscribe({
+      const below: Subscription = below$.subscribe({
         next: (res) => {
           settled = true;
-          const answer = entry.answered(res);
-          subscriber.next(answer);
+          const counted = entry.answered(res);
+          subscriber.next(counted);
           // Whatever took the answer has opened a streaming body by now; a body nobody opened
           // (the answer was replaced above, or the server refused it) will never finish.
           entry.handedOver();
@@ -143,6 +166,7 @@ export function requestLog(options: RequestLogOptions): Middleware {
         if (!settled) entry.stopped();
       };
     });
+  });
 }
 
 const optionNames = ['logger'];
@@ -183,6 +207,11 @@ class PendingEntry implements BodyCounter {
     if (counted === undefined) return res;
     this.body = 'waiting';
     return keepFailure(res, { ...res, body: counted });
+  }
+
+  /** Whether the answer's body is counted as it streams. */
+  streaming(): boolean {
+    return this.body !== 'whole';
   }
 
   /** The answer has been handed to whatever is above: a whole body is done now. */

@@ -5,7 +5,7 @@ import { checkKnownOptions, choiceOption, functionOption, integerOption } from '
 import { DerivedRequest, kRawRest } from '../server/derived-request.js';
 import { plainResponse, respond } from '../server/to-response.js';
 import type { Handler, HandlerResult, JetRequest } from '../server/types.js';
-import { checkMiddleware, nextFor, withMiddleware } from './compose.js';
+import { checkMiddleware, type Eager, kEager, nextFor, withMiddleware } from './compose.js';
 import { encodePath, formatPattern, normalisePath, parsePattern, RouteTree, type Segment } from './tree.js';
 import type { AnyMiddleware, Middleware, Router, RouterOptions, RouteOptions, TrailingSlash } from './types.js';
 
@@ -145,10 +145,9 @@ class RouterState {
   private through(index: number, req: JetRequest, scope: Scope): HandlerResult {
     const middleware = this.middleware[index];
     if (middleware === undefined) return this.dispatch(req, scope);
-    return middleware(
-      req,
-      nextFor((inner: JetRequest) => this.through(index + 1, inner, scope), req),
-    );
+    const below = (inner: JetRequest): HandlerResult => this.through(index + 1, inner, scope);
+    const now = (middleware as Partial<Eager>)[kEager];
+    return now === undefined ? middleware(req, nextFor(below, req)) : now(req, below);
   }
 
   private dispatch(req: JetRequest, scope: Scope): HandlerResult {

@@ -48,26 +48,29 @@ export function deriveRequest<R extends JetRequest, C extends RequestChanges>(
   if (changes === null || typeof changes !== 'object') {
     throw new InvalidOptionError('changes', `an object of fields, got ${describe(changes)}`);
   }
-  const fields: Record<string, unknown> = { ...changes };
-  for (const name of Object.keys(fields)) {
+  const derived = new DerivedRequest(req) as unknown as Record<string, unknown>;
+  const given = changes as Record<string, unknown>;
+  let target = false;
+  for (const name in given) {
+    if (!Object.hasOwn(given, name)) continue;
     if (shared.has(name)) throw new InvalidOptionError(`changes.${name}`, 'a field a derived request may change');
+    const value = given[name];
+    if (name === 'url' || name === 'path' || name === 'query') {
+      if (typeof value !== 'string')
+        throw new InvalidOptionError(`changes.${name}`, `a string, got ${describe(value)}`);
+      target = true;
+    }
+    derived[name] = value;
   }
-  for (const name of ['url', 'path', 'query'] as const) {
-    if (name in fields && typeof fields[name] !== 'string') {
-      throw new InvalidOptionError(`changes.${name}`, `a string, got ${describe(fields[name])}`);
+  if (target) {
+    if (typeof given.url === 'string') {
+      const split = splitTarget(given.url);
+      if (given.path === undefined) derived.path = split.path;
+      if (given.query === undefined) derived.query = split.query;
+    } else {
+      derived.url = derived.query === '' ? derived.path : `${derived.path as string}?${derived.query as string}`;
     }
   }
-  if (typeof fields.url === 'string') {
-    const target = splitTarget(fields.url);
-    fields.path ??= target.path;
-    fields.query ??= target.query;
-  } else if ('path' in fields || 'query' in fields) {
-    const path = (fields.path as string | undefined) ?? req.path;
-    const query = (fields.query as string | undefined) ?? req.query;
-    fields.url = query === '' ? path : `${path}?${query}`;
-  }
-  const derived = new DerivedRequest(req) as unknown as Record<string, unknown>;
-  for (const name of Object.keys(fields)) derived[name] = fields[name];
   return derived as unknown as Omit<R, keyof C> & C;
 }
 
