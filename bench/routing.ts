@@ -28,7 +28,7 @@
  *    warm-up run each, alternating rounds; reported: median requests per second, the ratio to bare node:http, and
  *    the median server CPU time per request. Targets: rxjet routed at least 0.90x bare node:http's plain hello,
  *    1.2x Fastify routed and 1.0x Hono routed.
- * 2. Router lookup, in this process, no sockets: the same 100 routes in an rxjet `router()` and in find-my-way, for
+ * 2. Router lookup, in this process, no sockets (and the route tree alone against fmw.find, for the floor): the same 100 routes in an rxjet `router()` and in find-my-way, for
  *    the param route, a static route, a miss and a mix of the three. rxjet: the router called as a handler on a
  *    minimal request (`{ method, path, query, url }`), its route answering a constant; find-my-way:
  *    `find(method, path)`, then the found handler called with the request and the params. Both match, build the
@@ -615,6 +615,46 @@ async function lookupPart(bench: Settings, ms: number) {
   };
 }
 
+/**
+ * The lookup alone, for where the floor is: rxjet's route tree (`find`, internal) against `fmw.find`, the same
+ * 100 patterns, no request built and nothing called. Medians of alternating runs, calls per second.
+ */
+async function treeAlone(bench: Settings, ms: number) {
+  const { RouteTree, parsePattern } = await import('../dist/router/tree.js');
+  const { default: FindMyWay } = await import('find-my-way');
+  const tree = new RouteTree<number, never>();
+  const fmw = FindMyWay();
+  allPatterns.forEach((pattern, i) => {
+    tree.node(parsePattern(pattern, 'pattern')).value = i;
+    fmw.on('GET', pattern, () => i);
+  });
+  const paths = [LOADED_PATH, STATIC_PATH, MISSING_PATH];
+  const loop = (find: (path: string) => unknown) => (): { opsPerSecond: number } => {
+    let calls = 0;
+    const start = performance.now();
+    let now: number;
+    do {
+      for (let k = 0; k < BATCH; k++) for (const path of paths) if (find(path) === 0.5) calls--;
+      calls += BATCH * paths.length;
+      now = performance.now();
+    } while (now - start < ms);
+    return { opsPerSecond: (calls * 1000) / (now - start) };
+  };
+  const loops = [loop((path) => tree.find(path)), loop((path) => fmw.find('GET', path))];
+  const samples = await lib.measureRounds(
+    [{ label: 'rxjet route tree' }, { label: 'find-my-way find' }],
+    bench.rounds,
+    async (i): Promise<{ opsPerSecond: number }> => loops[i]!(),
+    (sample) => sample.opsPerSecond,
+  );
+  const [tree$, fmw$] = samples.map((s) => lib.median(s.map((x) => x.opsPerSecond)));
+  return {
+    rxjetTreeOpsPerSecond: Math.round(tree$!),
+    findMyWayOpsPerSecond: Math.round(fmw$!),
+    ratio: lib.ratio(tree$!, fmw$!),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Parent: both parts, the tables and the results file.
 // ---------------------------------------------------------------------------------------------------------------
@@ -657,6 +697,7 @@ async function runParent(): Promise<void> {
 
   const http = generator === undefined ? undefined : await httpPart(generator, bench, [...contenders]);
   const lookup = chosenParts.includes('lookup') ? await lookupPart(bench, lookupMs) : undefined;
+  const alone = chosenParts.includes('lookup') ? await treeAlone(bench, lookupMs) : undefined;
   const meta = { ...lib.machine(), ...bench, lookupMs };
 
   lib.printMachine(meta);
@@ -687,6 +728,13 @@ async function runParent(): Promise<void> {
         `${r.ratio.toFixed(2)}x`,
       ]),
     ]);
+  }
+  if (alone !== undefined) {
+    console.log(
+      `\nThe lookup alone (the mix; no request built, nothing called): rxjet's route tree ` +
+        `${alone.rxjetTreeOpsPerSecond.toLocaleString('en-US')}/s, find-my-way ` +
+        `${alone.findMyWayOpsPerSecond.toLocaleString('en-US')}/s, ${alone.ratio.toFixed(2)}x.`,
+    );
   }
   const rate = (id: ContenderId): number | undefined => http?.results.find((r) => r.id === id)?.medianRequestsPerSecond;
   const versus = (id: ContenderId): number | null => {
@@ -725,7 +773,15 @@ async function runParent(): Promise<void> {
   ]);
 
   const complete = only === undefined && chosenParts.length === parts.length;
-  if (complete) await lib.writeResults('routing', { ...meta, loadGenerator: generator!.name, http, lookup, targets });
+  if (complete)
+    await lib.writeResults('routing', {
+      ...meta,
+      loadGenerator: generator!.name,
+      http,
+      lookup,
+      lookupAlone: alone,
+      targets,
+    });
 }
 
 await lib.main((args) => runChild(lib.contenderId(allContenders, args[0])), runParent);

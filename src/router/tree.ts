@@ -114,50 +114,69 @@ export interface Found<V, M> {
   readonly rest: string | undefined;
 }
 
-/** Walks below `node`, whose characters end at `at` in `path`. */
+/**
+ * Walks below `node`, whose characters end at `at` in `path`. Down a branch with nothing to come
+ * back to (one way on at each node, the common case) it loops; it recurses only where a static
+ * child, the param child or a wildcard could each still match. On a miss, `values` is left as it
+ * was given.
+ */
 function walk<V, M>(node: TreeNode<V, M>, path: string, at: number, values: string[]): Found<V, M> | undefined {
   const length = path.length;
-  if (at === length) {
-    if (node.value !== undefined) return { value: node.value, mount: undefined, at: 0, values, rest: undefined };
-    if (node.wildcard?.value !== undefined) {
-      return { value: node.wildcard.value, mount: undefined, at: 0, values, rest: '' };
-    }
-    if (node.mount !== undefined) return { value: undefined, mount: node.mount, at, values, rest: undefined };
-    return undefined;
-  }
-  const next = path.charCodeAt(at);
-  const firsts = node.firsts;
-  let child: TreeNode<V, M> | undefined;
-  for (let i = 0; i < firsts.length; i++) {
-    if (firsts[i] === next) {
-      child = node.statics[i];
+  const mark = values.length;
+  for (;;) {
+    if (at === length) {
+      if (node.value !== undefined) return { value: node.value, mount: undefined, at: 0, values, rest: undefined };
+      if (node.wildcard?.value !== undefined) {
+        return { value: node.wildcard.value, mount: undefined, at: 0, values, rest: '' };
+      }
+      if (node.mount !== undefined) return { value: undefined, mount: node.mount, at, values, rest: undefined };
       break;
     }
-  }
-  if (child !== undefined) {
-    const prefix = child.prefix;
-    const end = at + prefix.length;
-    let same = end <= length;
-    for (let i = 1; same && i < prefix.length; i++) same = path.charCodeAt(at + i) === prefix.charCodeAt(i);
-    if (same) {
-      const found = walk(child, path, end, values);
-      if (found !== undefined) return found;
+    const next = path.charCodeAt(at);
+    const param = next === 47 /* / */ ? undefined : node.param;
+    const wildcard = node.wildcard?.value;
+    const mount = next === 47 /* / */ ? node.mount : undefined;
+    const firsts = node.firsts;
+    let child: TreeNode<V, M> | undefined;
+    for (let i = 0; i < firsts.length; i++) {
+      if (firsts[i] === next) {
+        child = node.statics[i];
+        break;
+      }
     }
+    if (child !== undefined) {
+      const prefix = child.prefix;
+      const end = at + prefix.length;
+      let same = end <= length;
+      for (let i = 1; same && i < prefix.length; i++) same = path.charCodeAt(at + i) === prefix.charCodeAt(i);
+      if (same) {
+        if (param === undefined && wildcard === undefined && mount === undefined) {
+          node = child;
+          at = end;
+          continue;
+        }
+        const found = walk(child, path, end, values);
+        if (found !== undefined) return found;
+      }
+    }
+    if (param !== undefined) {
+      const slash = path.indexOf('/', at);
+      const end = slash === -1 ? length : slash;
+      values.push(path.slice(at, end));
+      if (wildcard === undefined && mount === undefined) {
+        node = param;
+        at = end;
+        continue;
+      }
+      const found = walk(param, path, end, values);
+      if (found !== undefined) return found;
+      values.pop();
+    }
+    if (wildcard !== undefined) return { value: wildcard, mount: undefined, at: 0, values, rest: path.slice(at) };
+    if (mount !== undefined) return { value: undefined, mount, at, values, rest: undefined };
+    break;
   }
-  if (node.param !== undefined && next !== 47 /* / */) {
-    const slash = path.indexOf('/', at);
-    const end = slash === -1 ? length : slash;
-    values.push(path.slice(at, end));
-    const found = walk(node.param, path, end, values);
-    if (found !== undefined) return found;
-    values.pop();
-  }
-  if (node.wildcard?.value !== undefined) {
-    return { value: node.wildcard.value, mount: undefined, at: 0, values, rest: path.slice(at) };
-  }
-  if (node.mount !== undefined && next === 47 /* / */) {
-    return { value: undefined, mount: node.mount, at, values, rest: undefined };
-  }
+  while (values.length > mark) values.pop();
   return undefined;
 }
 
