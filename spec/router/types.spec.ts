@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import { expectTypeOf } from 'expect-type';
 import { map } from 'rxjs';
+import { z } from 'zod';
 import {
+  compress,
+  inject,
+  mockRequest,
+  problemJson,
+  serveStatic,
+  validate,
   cors,
   requestId,
   deriveRequest,
@@ -81,6 +88,24 @@ describe('router types', () => {
           },
         ],
       });
+  });
+
+  it("compiles the contract's own example as written", () => {
+    const userSchema = z.object({ name: z.string() });
+    const api = router()
+      .use(requestId(), cors({ origin: ['https://app.example'] }))
+      .get('/users/:id', (req) => ({ body: `user ${req.params.id}` }))
+      .post('/users', (req) => ({ status: 201, body: JSON.stringify(req.valid.body) }), {
+        use: [validate({ body: userSchema })],
+        timeout: 2_000,
+      });
+    const app = router()
+      .use(problemJson(), compress())
+      .mount('/api', api)
+      .get('/assets/*', serveStatic('public'))
+      .get('/chat', () => ({ websocket: (conn) => conn.in$.subscribe(conn.out$) }));
+    expectTypeOf(serve).toBeCallableWith({ handler: app });
+    expectTypeOf(inject).toBeCallableWith(app, mockRequest());
   });
 
   it('is a Handler: served, wrapped and mounted with no cast', () => {
