@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { lastValueFrom, reduce } from 'rxjs';
 import { WebSocket } from 'ws';
-import { deriveRequest, type JetRequest } from '../../src/server/index.js';
+import { deriveRequest, json, type JetRequest } from '../../src/server/index.js';
+import { contextOf } from '../../src/internal/request-context.js';
 import { mockRequest } from '../../src/testing/index.js';
 import { closeAll, start, within } from '../helpers.js';
 
@@ -38,6 +39,14 @@ async function checks(req: JetRequest, body: string): Promise<Record<string, unk
       (name) => (spread as Record<string, unknown>)[name] !== undefined,
     ),
     spreadKeepsTarget: spread.path === req.path,
+    peerShared:
+      [derived.remoteAddress, derived.scheme, derived.protocol].join(' ') ===
+      [req.remoteAddress, req.scheme, req.protocol].join(' '),
+    twiceDerived: (() => {
+      const twice = deriveRequest(derived, { query: 'a=1&a=2', id: 'r1' });
+      const searchParams = (twice as unknown as { searchParams: URLSearchParams }).searchParams;
+      return [twice.params, twice.id, twice.url, searchParams.getAll('a'), twice.headers['x-test']];
+    })(),
   };
 }
 
@@ -53,6 +62,8 @@ const expected = (body: string) => ({
   originalUntouched: ['/outer', undefined],
   spreadKeeps: [],
   spreadKeepsTarget: true,
+  peerShared: true,
+  twiceDerived: [{ id: '7' }, 'r1', '/inner?a=1&a=2', ['1', '2'], 'yes'],
 });
 
 describe('deriveRequest', function () {
@@ -121,5 +132,18 @@ describe('deriveRequest', function () {
     (req as unknown as { abort(reason: Error): void }).abort(reason);
     expect(derived.signal.aborted).to.equal(true);
     expect(derived.signal.reason).to.equal(reason);
+  });
+
+  it('lets a derivation give the body helpers another limit, and the server abort the original through it', async () => {
+    const req = mockRequest({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    const tight = deriveRequest(req, { maxBodySize: 3 });
+    const failure = await lastValueFrom(json(tight)).then(
+      () => 'read',
+      (error: unknown) => (error as { status?: number }).status,
+    );
+    expect(failure).to.equal(413);
+    const derived = deriveRequest(deriveRequest(mockRequest(), { path: '/a' }), { path: '/b' });
+    contextOf(derived)!.abort(new Error('the server gave up'));
+    expect(derived.signal.aborted).to.equal(true);
   });
 });
