@@ -18,6 +18,7 @@ export { text } from './text.js';
 export { json } from './json.js';
 export { form, type FormFields, type FormOptions } from './form.js';
 export { multipart } from './multipart.js';
+export { collectFields, type CollectedFields } from './multipart-fields.js';
 export type { MultipartFieldPart, MultipartFilePart, MultipartOptions, MultipartPart } from './multipart-types.js';
 export { PartAbortedError, PartSkippedError } from '../internal/errors.js';
 export { pullable } from './pullable.js';
