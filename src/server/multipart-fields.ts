@@ -71,7 +71,10 @@ export function collectFields<S extends StandardSchemaV1 | undefined = undefined
     fieldsOf(source).pipe(
       mergeMap((fields) => {
         const result = schema['~standard'].validate(fields);
-        return result instanceof Promise ? from(result) : of(result);
+        // An async schema's thenable is adopted as it is, so one driven by a TestScheduler stays virtual.
+        return typeof (result as Partial<PromiseLike<unknown>>).then === 'function'
+          ? from(result as PromiseLike<StandardSchemaV1.Result<unknown>>)
+          : of(result as StandardSchemaV1.Result<unknown>);
       }),
       mergeMap((result) => {
         if (!result.issues) return of(result.value as CollectedFields<S>);
