@@ -171,6 +171,29 @@ describe('multipart', function () {
       expect([trickled.status, trickled.body]).to.deep.equal([200, served.body]);
     });
 
+    it('lets a slow reader pull a whole body that a mock hands over at once', async () => {
+      const data = randomBytes(5 * 1024 * 1024);
+      const handler = async (req: JetRequest) => {
+        let bytes = 0;
+        for await (const part of multipart(req)) {
+          if (part.kind !== 'file') continue;
+          for await (const chunk of part.body) {
+            bytes += chunk.byteLength;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        }
+        return { body: String(bytes) };
+      };
+      const body = formBody([file('f', 'f.bin', data), field('after', 'x')]);
+      const chunks = Array.from({ length: Math.ceil(body.length / 65536) }, (_, i) =>
+        body.subarray(i * 65536, (i + 1) * 65536),
+      );
+      const res = await firstValueFrom(
+        inject(handler, mockRequest({ method: 'POST', headers: { 'content-type': formType() }, body: from(chunks) })),
+      );
+      expect([res.status, res.body]).to.deep.equal([200, String(data.length)]);
+    });
+
     it("applies the server's maxRequestBodySize when injected into a server", async () => {
       const server = await start(summarise(), { maxRequestBodySize: 100 });
       const body = formBody([file('f', 'f.bin', Buffer.alloc(200))]);

@@ -112,6 +112,11 @@ export class FormDataParser {
     }
   }
 
+  /** Bytes written and not parsed yet: a sink said "no more" while they were on their way. */
+  get pending(): boolean {
+    return !this.stopped && this.dicer.writableLength > 0;
+  }
+
   /** A sink that said "no more" can take bytes again. */
   resume(): void {
     if (this.stopped) return;

@@ -17,9 +17,9 @@ export interface PartsOutlet {
   error(error: unknown): void;
 }
 
-/** The request body as read here: pulled (a socket to hold back) or subscribed (bytes in memory). */
+/** The request body as read here. */
 interface Source {
-  /** The session may want bytes again. */
+  /** Whether a chunk is wanted may have changed: the socket is held back or let go. */
   wake(): void;
   stop(): void;
 }
@@ -41,6 +41,8 @@ export class MultipartSession implements PartBodyHost {
   private readonly open = new Set<PartBody>();
   private source: Source | undefined;
   private closed = false;
+  /** The request body has ended. */
+  private sourceDone = false;
   private pumping = false;
   private again = false;
   private parts = 0;
@@ -62,8 +64,7 @@ export class MultipartSession implements PartBodyHost {
 
   /** Starts reading the request body. */
   start(): void {
-    if (this.req.raw === undefined) this.subscribeSource();
-    else this.pullSource();
+    this.subscribeSource();
   }
 
   /** The consumer left: reading stops, and open file bodies fail with a `PartAbortedError`. */
@@ -103,6 +104,7 @@ export class MultipartSession implements PartBodyHost {
 
   room(): void {
     this.parser.resume();
+    if (this.sourceDone && !this.parser.pending) this.sourceEnded();
     this.source?.wake();
   }
 
@@ -186,6 +188,9 @@ export class MultipartSession implements PartBodyHost {
   /** The request body ended: fine after the closing delimiter, else the body was cut short. */
   private sourceEnded(): void {
     if (this.closed || this.parser.finished) return;
+    // Bytes still wait for a reader to make room: the end is judged once they are parsed.
+    this.sourceDone = true;
+    if (this.parser.pending) return;
     this.fail(
       new HttpError(
         400,
@@ -214,49 +219,32 @@ export class MultipartSession implements PartBodyHost {
     for (const body of bodies) body.fail(error ?? new PartAbortedError(body.what));
   }
 
-  /** Pulls a served request's body: the socket is read only when a chunk is wanted. */
-  private pullSource(): void {
-    const iterator = this.req.body[Symbol.asyncIterator]();
-    let wake: (() => void) | undefined;
-    this.source = {
-      wake: () => {
-        const resolve = wake;
-        wake = undefined;
-        resolve?.();
-      },
-      stop: () => {
-        const resolve = wake;
-        wake = undefined;
-        resolve?.();
-        iterator.return?.().catch(() => undefined);
-      },
-    };
-    const loop = async (): Promise<void> => {
-      while (!this.closed) {
-        if (!this.canRead()) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          continue;
-        }
-        const result = await iterator.next();
-        if (this.closed) return;
-        if (result.done === true) this.sourceEnded();
-        else this.parser.write(result.value);
-      }
-    };
-    loop().catch((error: unknown) => this.fail(error));
-  }
-
   /**
-   * Subscribes to a body with no socket under it (a mock's, in memory): it cannot be held back,
-   * and subscribing keeps parsing in step with its emissions, in virtual time too.
+   * Subscribes to the request body, holding the socket back (pausing the node request under it)
+   * whenever a chunk is not wanted: the body keeps its limits and errors, and a fast reader pays
+   * nothing per chunk for the flow control. A body with no socket under it (a mock's, in memory)
+   * cannot be held back; subscribing keeps parsing in step with its emissions, in virtual time too.
    */
   private subscribeSource(): void {
+    const { raw } = this.req;
+    let held = false;
+    const hold = (): void => {
+      if (raw === undefined) return;
+      const wanted = this.canRead();
+      if (wanted === !held) return;
+      held = !wanted;
+      if (held) raw.pause();
+      else raw.resume();
+    };
     // Stopped while the body emits during subscribe, the subscription added later ends at once.
     const subscription = new Subscription();
-    this.source = { wake: () => undefined, stop: () => subscription.unsubscribe() };
+    this.source = { wake: hold, stop: () => subscription.unsubscribe() };
     subscription.add(
       this.req.body.subscribe({
-        next: (chunk) => this.parser.write(chunk),
+        next: (chunk) => {
+          this.parser.write(chunk);
+          hold();
+        },
         error: (error: unknown) => this.fail(error),
         complete: () => this.sourceEnded(),
       }),
