@@ -339,3 +339,66 @@ export class InvalidEventError extends RxjetError {
     super('RXJET_ERR_SSE_INVALID_EVENT', `Invalid server-sent event: ${problem}.`, options);
   }
 }
+
+/**
+ * The body of a multipart file part was read after it was skipped: nobody subscribed to it
+ * during the `next` call that delivered its part (or, under `for await`, before the loop asked
+ * for the next part), so its bytes were read and dropped to keep the upload going.
+ *
+ * @example
+ * ```ts
+ * import { multipart, PartSkippedError } from 'rxjet/server';
+ *
+ * const handler = async (req) => {
+ *   const files = [];
+ *   for await (const part of multipart(req)) if (part.kind === 'file') files.push(part.body);
+ *   // Too late: each body was skipped when the loop asked for the part after it.
+ *   try {
+ *     for await (const chunk of files[0]) console.log(chunk.byteLength);
+ *   } catch (error) {
+ *     console.log(error instanceof PartSkippedError); // true
+ *   }
+ *   return { status: 204 };
+ * };
+ * ```
+ */
+export class PartSkippedError extends RxjetError {
+  /** @param what - the body, as `'The body of part "avatar" of POST /upload'` */
+  constructor(what: string) {
+    super(
+      'RXJET_ERR_PART_SKIPPED',
+      `${what} was skipped: it was not subscribed during the next call that delivered its part.`,
+    );
+  }
+}
+
+/**
+ * The body of a multipart file part was cut off because the parts were unsubscribed (or their
+ * iteration stopped) before it ended: a part's body lives as long as the subscription to the
+ * parts, so operators that unsubscribe early (`take(1)`, `first()`) end the upload too.
+ *
+ * @example
+ * ```ts
+ * import { multipart, PartAbortedError } from 'rxjet/server';
+ *
+ * const handler = async (req) => {
+ *   const parts = multipart(req)[Symbol.asyncIterator]();
+ *   const first = await parts.next();
+ *   await parts.return?.(); // the parts are left while the first file is unread
+ *   if (!first.done && first.value.kind === 'file') {
+ *     try {
+ *       for await (const chunk of first.value.body) console.log(chunk.byteLength);
+ *     } catch (error) {
+ *       console.log(error instanceof PartAbortedError); // true
+ *     }
+ *   }
+ *   return { status: 204 };
+ * };
+ * ```
+ */
+export class PartAbortedError extends RxjetError {
+  /** @param what - the body, as `'The body of part "avatar" of POST /upload'` */
+  constructor(what: string) {
+    super('RXJET_ERR_PART_ABORTED', `${what} was cut off: its parts were unsubscribed before it ended.`);
+  }
+}

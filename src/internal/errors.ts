@@ -12,6 +12,8 @@ import {
   InvalidEventError,
   InvalidHeaderError,
   InvalidResponseError,
+  PartAbortedError,
+  PartSkippedError,
   ResponseStreamError,
 } from './errors-server.js';
 import {
@@ -76,6 +78,10 @@ export const errorCodes = {
   RXJET_ERR_BODY_CONSUMED: BodyConsumedError,
   /** The client went away. */
   RXJET_ERR_CLIENT_ABORTED: ClientAbortedError,
+  /** A multipart file body read after it was skipped. */
+  RXJET_ERR_PART_SKIPPED: PartSkippedError,
+  /** A multipart file body cut off because its parts were unsubscribed. */
+  RXJET_ERR_PART_ABORTED: PartAbortedError,
   /** A WebSocket handshake refused with an HTTP status. */
   RXJET_ERR_WS_HANDSHAKE: WebSocketHandshakeError,
   /** A WebSocket that could not be opened. */

@@ -1,7 +1,7 @@
 /**
  * The HTTP server: `serve` answers each request with a handler that returns a response, a
  * Promise or an Observable of one; bodies stream from Observables, async iterables and streams;
- * `sse` answers with Server-Sent Events; `text`, `json` and `form` read request bodies.
+ * `sse` answers with Server-Sent Events; `text`, `json` and `form` read request bodies, and `multipart` streams uploads.
  *
  * @module rxjet/server
  */
@@ -17,6 +17,10 @@ export { HttpError, type HttpErrorOptions } from '../internal/errors.js';
 export { text } from './text.js';
 export { json } from './json.js';
 export { form, type FormFields, type FormOptions } from './form.js';
+export { multipart } from './multipart.js';
+export { collectFields, type CollectedFields } from './multipart-fields.js';
+export type { MultipartFieldPart, MultipartFilePart, MultipartOptions, MultipartPart } from './multipart-types.js';
+export { PartAbortedError, PartSkippedError } from '../internal/errors.js';
 export { pullable } from './pullable.js';
 export type { Pullable } from '../internal/pull.js';
 export { sse, lastEventId, type SseEvent, type SseMessage, type SseOptions } from './sse.js';
