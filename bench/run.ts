@@ -14,11 +14,13 @@
  *                          Fastify, Hono, Express, Marble.js; and the router's lookup alone against find-my-way
  *   9. bench/middleware.ts gzip of a 1 MiB JSON body and a 1 MiB static file: rxjet compress() and serveStatic
  *                          against @fastify/compress and @fastify/static, with node:http by hand
+ *  10. bench/uploads.ts    multipart uploads, one 100 MiB file and 100 files of 1 MiB: rxjet multipart() against
+ *                          busboy piped by hand on node:http and Fastify with @fastify/multipart
  * Each writes bench/results/<scenario>-latest.json. This script then gathers them into bench/results/latest.json
  * (every ratio with its target and whether it is met), draws bench/results/chart.svg, rewrites the table between the
  * `bench:summary` markers in README.md, and prints the summary.
  *
- * Run:    npm run bench                       (builds first; about 16 minutes)
+ * Run:    npm run bench                       (builds first; about 17 minutes)
  * Some:   BENCH_ONLY=server,client npm run bench
  * Redraw: BENCH_ONLY=none npm run bench       (summary, chart and README from the existing results files)
  * Env:    BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS and each script's own settings pass through.
@@ -40,6 +42,7 @@ const scenarios = [
   'http2',
   'routing',
   'middleware',
+  'uploads',
 ] as const;
 type Scenario = (typeof scenarios)[number];
 
@@ -244,6 +247,22 @@ function bars(data: Partial<Record<Scenario, Record<string, unknown>>>): Bar[] {
     1,
     'atLeast',
   );
+
+  const uploads = rows((data.uploads as { results?: unknown } | undefined)?.results) as (Row & {
+    scenario?: string;
+  })[];
+  for (const [scenario, label] of [
+    ['one-file', 'one 100 MiB file, rxjet multipart / busboy'],
+    ['many-files', '100 files of 1 MiB, rxjet multipart / busboy'],
+  ] as const) {
+    add(
+      '12. Uploads',
+      label,
+      num(uploads.find((row) => row.scenario === scenario && row.id === 'rxjet')?.ratio),
+      0.95,
+      'atLeast',
+    );
+  }
   return out;
 }
 
@@ -260,6 +279,7 @@ const groupScenario: Record<string, Scenario> = {
   '9. Routing and middleware': 'routing',
   '10. Router lookup': 'routing',
   '11. Compression and static files': 'middleware',
+  '12. Uploads': 'uploads',
 };
 
 /** Groups measured without a load generator, whatever their scenario recorded for its other parts. */
@@ -273,6 +293,7 @@ const fixedGenerators: Partial<Record<Scenario, string>> = {
   websocket: 'ws clients',
   client: 'the measured clients',
   latency: 'bench/latency.ts',
+  uploads: 'node:http clients',
 };
 
 /** Which load generator produced a scenario's figures (wrk or autocannon, h2load or bench/h2-load.ts, …). */
