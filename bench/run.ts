@@ -304,15 +304,22 @@ function generatorOf(data: Partial<Record<Scenario, Record<string, unknown>>>, s
 }
 
 /** The README's summary: a table of every target, between markers this script owns. */
-function readmeTable(all: Bar[], meta: ReturnType<typeof lib.machine>, generators: (bar: Bar) => string): string {
+function readmeTable(
+  all: Bar[],
+  meta: ReturnType<typeof lib.machine> & { lastDate: string },
+  generators: (bar: Bar) => string,
+  dateOf: (bar: Bar) => string,
+): string {
+  const first = meta.date.slice(0, 10);
+  const last = meta.lastDate.slice(0, 10);
   const lines = [
-    `Measured ${meta.date.slice(0, 10)} on Node ${meta.node.replace(/^v/, '')}, ${meta.platform}, ${meta.cpus} CPUs (${meta.cpuModel}); \`npm run bench\` redraws this table and the chart.`,
+    `Measured ${first === last ? first : `from ${first} to ${last} (each row's date is in its last column)`} on Node ${meta.node.replace(/^v/, '')}, ${meta.platform}, ${meta.cpus} CPUs (${meta.cpuModel}); \`npm run bench\` redraws this table and the chart.`,
     '',
-    '| scenario | measure | ratio | target | met | load from |',
-    '| --- | --- | ---: | ---: | :---: | --- |',
+    '| scenario | measure | ratio | target | met | load from | measured |',
+    '| --- | --- | ---: | ---: | :---: | --- | --- |',
     ...all.map(
       (bar) =>
-        `| ${bar.group.replace(/^\d+\. /, '')} | ${bar.label} | ${bar.value.toFixed(2)}x | ${bar.direction === 'atLeast' ? '≥' : '≤'} ${bar.target}x | ${met(bar) ? 'yes' : 'no'} | ${generators(bar)} |`,
+        `| ${bar.group.replace(/^\d+\. /, '')} | ${bar.label} | ${bar.value.toFixed(2)}x | ${bar.direction === 'atLeast' ? '≥' : '≤'} ${bar.target}x | ${met(bar) ? 'yes' : 'no'} | ${generators(bar)} | ${dateOf(bar)} |`,
     ),
     '',
     '![rxjet against the bare platform](bench/results/chart.svg)',
@@ -358,7 +365,16 @@ async function runParent(): Promise<void> {
     .map((scenario) => scenario.date)
     .filter((date): date is string => typeof date === 'string')
     .sort();
-  const meta = { ...lib.machine(), date: dates[0] ?? new Date().toISOString() };
+  const meta = {
+    ...lib.machine(),
+    date: dates[0] ?? new Date().toISOString(),
+    lastDate: dates.at(-1) ?? new Date().toISOString(),
+  };
+  const dateOf = (bar: Bar): string => {
+    const scenario = groupScenario[bar.group];
+    const date = scenario === undefined ? undefined : data[scenario]?.date;
+    return typeof date === 'string' ? date.slice(0, 10) : 'unknown';
+  };
   const minutes = (Date.now() - started) / 60_000;
 
   console.log(`\n=== summary (${minutes.toFixed(1)} min) ===`);
@@ -390,7 +406,7 @@ async function runParent(): Promise<void> {
   };
   await writeFile(new URL('latest.json', results), `${JSON.stringify(summary, null, 2)}\n`);
   console.log('\nWritten to bench/results/latest.json and bench/results/chart.svg');
-  if (await updateReadme(readmeTable(all, meta, generators)))
+  if (await updateReadme(readmeTable(all, meta, generators, dateOf)))
     console.log('README.md: the Performance table is redrawn.');
 }
 
