@@ -18,7 +18,8 @@ export function withHeaders<R extends JetResponse>(
   const given = res.headers;
   let varied: string | undefined;
   if (given != null) {
-    for (const name of Object.keys(given)) {
+    for (const name in given) {
+      if (!Object.hasOwn(given, name)) continue;
       const lower = name.toLowerCase();
       if (lower === 'vary' && vary.length > 0) {
         const value = given[name];
