@@ -5,7 +5,7 @@ import { describe, InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions, functionOption } from '../internal/validate.js';
 import { answerNow, eager } from '../router/compose.js';
 import type { Middleware } from '../router/types.js';
-import { DerivedRequest } from '../server/derived-request.js';
+import { deriveRequest } from '../server/derive-request.js';
 import { errorResponse } from '../server/to-response.js';
 import type { JetRequest, JetResponse } from '../server/types.js';
 import { withHeaders } from './response-headers.js';
@@ -88,7 +88,7 @@ export function requestId(options: RequestIdOptions = {}): Middleware<RequestIdF
     // that its answer carries the id too.
     let answer: JetResponse | Observable<JetResponse>;
     try {
-      answer = answerNow(run, withId(req, id));
+      answer = answerNow(run, deriveRequest(req, { id }));
     } catch (error) {
       return withHeaders(errorResponse(error), set);
     }
@@ -101,13 +101,6 @@ export function requestId(options: RequestIdOptions = {}): Middleware<RequestIdF
 }
 
 const optionNames = ['header', 'generator'];
-
-/** `req` with its `id`: what `deriveRequest(req, { id })` gives, without checking changes it knows. */
-function withId(req: JetRequest, id: string): JetRequest & RequestIdFields {
-  const derived = new DerivedRequest(req) as DerivedRequest & RequestIdFields;
-  derived.id = id;
-  return derived;
-}
 /** A sane id: 1 to 200 visible ASCII characters (no space, control or non-ASCII byte). */
 const sane = /^[\x21-\x7e]{1,200}$/;
 const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -14,7 +14,7 @@ import { byteSize } from '../server/body-writer.js';
 import { errorResponse } from '../server/to-response.js';
 import type { JetRequest, JetResponse } from '../server/types.js';
 import { countedBody, type BodyCounter } from './counted-body.js';
-import { failureOf, headerOf, keepFailure } from './response-headers.js';
+import { failureOf, headerOf } from './response-headers.js';
 
 /** Options of {@link requestLog}. */
 export interface RequestLogOptions {
@@ -206,7 +206,7 @@ class PendingEntry implements BodyCounter {
     const counted = countedBody(body, this);
     if (counted === undefined) return res;
     this.body = 'waiting';
-    return keepFailure(res, { ...res, body: counted });
+    return { ...res, body: counted };
   }
 
   /** Whether the answer's body is counted as it streams. */

@@ -7,7 +7,7 @@ import type { JetResponse } from '../server/types.js';
 /**
  * `res` with the headers in `set` (lower-case names) replacing any of the same name in another
  * case, and `vary` merged into its `Vary`. A `{ websocket }` answer stays one; the failure an
- * `errorResponse` stands for is carried over, as a spread would lose it.
+ * `errorResponse` stands for is carried over (its marker is enumerable, so the spread keeps it).
  */
 export function withHeaders<R extends JetResponse>(
   res: R,
@@ -31,7 +31,7 @@ export function withHeaders<R extends JetResponse>(
   }
   Object.assign(headers, set);
   if (vary.length > 0) headers.vary = mergeVary(varied, vary);
-  return keepFailure(res, { ...res, headers });
+  return { ...res, headers };
 }
 
 /** The value of a header in any case, arrays joined with `, `; `undefined` when absent. */
@@ -45,7 +45,7 @@ export function headerOf(headers: OutgoingHeaders | undefined, name: string): st
   return undefined;
 }
 
-/** Carries the failure marker of `from` (an `errorResponse`) over to `to`; returns `to`. */
+/** Carries the failure marker of `from` (an `errorResponse`) over to `to`, a response built anew; returns `to`. */
 export function keepFailure<R extends object>(from: object, to: R): R {
   const failure = (from as { [kFailure]?: unknown })[kFailure];
   if (failure !== undefined) Object.defineProperty(to, kFailure, { value: failure, enumerable: true });

@@ -5,9 +5,9 @@ import { describe, HttpError, InvalidOptionError } from '../internal/errors.js';
 import { checkKnownOptions } from '../internal/validate.js';
 import type { Middleware } from '../router/types.js';
 import { deriveRequest } from '../server/derive-request.js';
-import { form } from '../server/form.js';
+import { form, urlencodedFields } from '../server/form.js';
 import { json } from '../server/json.js';
-import { isPoisonedKey, parseContentType } from '../server/read-body.js';
+import { parseContentType } from '../server/read-body.js';
 import type { JetRequest, JetResponse } from '../server/types.js';
 
 /**
@@ -150,7 +150,7 @@ function outcome({ part, schema }: Check, req: JetRequest): Observable<Outcome> 
 /** The value a part's schema gets. */
 function inputOf(part: Part, req: JetRequest): Observable<unknown> {
   return defer(() => {
-    if (part === 'query') return of(queryObject(req.query));
+    if (part === 'query') return of(urlencodedFields(req.query, 'query has a forbidden key'));
     if (part === 'params') {
       const { params } = req as { params?: unknown };
       if (params === null || typeof params !== 'object') {
@@ -191,20 +191,6 @@ function run(schema: StandardSchemaV1, input: unknown): Observable<StandardSchem
       (error: unknown) => subscriber.error(error),
     );
   });
-}
-
-/** The query string as an object with no prototype: a repeated key gives an array of its values. */
-function queryObject(query: string): Record<string, string | string[]> {
-  const fields = Object.create(null) as Record<string, string | string[]>;
-  if (query === '') return fields;
-  for (const [name, value] of new URLSearchParams(query)) {
-    if (isPoisonedKey(name)) throw new HttpError(400, `The query has a forbidden key: ${name}.`);
-    const seen = fields[name];
-    if (seen === undefined) fields[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else fields[name] = [seen, value];
-  }
-  return fields;
 }
 
 /** A schema library's issue as the answer lists it: path segments as their keys. */

@@ -45,15 +45,7 @@ export function form(req: JetRequest, options?: FormOptions): Observable<FormFie
     map(({ bytes, charset }) => {
       const text = decode(bytes, charset, false);
       if (tooManyFields(text, maxFields)) throw new HttpError(413, `The form has more than ${maxFields} fields.`);
-      const fields = Object.create(null) as FormFields;
-      for (const [name, value] of new URLSearchParams(text)) {
-        if (isPoisonedKey(name)) throw new HttpError(400, `The form has a forbidden field: ${name}.`);
-        const seen = fields[name];
-        if (seen === undefined) fields[name] = value;
-        else if (Array.isArray(seen)) seen.push(value);
-        else fields[name] = [seen, value];
-      }
-      return fields;
+      return urlencodedFields(text, 'form has a forbidden field');
     }),
   );
 }
@@ -70,4 +62,22 @@ function tooManyFields(text: string, max: number): boolean {
     at = end + 1;
   }
   return false;
+}
+
+/**
+ * Fields of an urlencoded string (a form body, a query) as an object with no prototype: a
+ * repeated name gives an array of its values; a name that could poison an object is a 400 that
+ * says `The ${forbidden}: <name>.`
+ */
+export function urlencodedFields(text: string, forbidden: string): FormFields {
+  const fields = Object.create(null) as FormFields;
+  if (text === '') return fields;
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (isPoisonedKey(name)) throw new HttpError(400, `The ${forbidden}: ${name}.`);
+    const seen = fields[name];
+    if (seen === undefined) fields[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else fields[name] = [seen, value];
+  }
+  return fields;
 }
