@@ -77,6 +77,37 @@ describe('router over real sockets', () => {
       expect((await fetchText(`${redirecting.url}/caf%c3%a9`)).headers.location).to.equal('/caf%C3%A9/');
     });
 
+    it('routes alike where code generation from strings is turned off (params are then built by a loop)', async () => {
+      // The child serves a router and asks it over a real socket; the same checks as above, run both ways.
+      const script = `
+        const { router } = await import(${JSON.stringify(new URL('../../src/router/index.ts', import.meta.url).href)});
+        const { serve } = await import(${JSON.stringify(new URL('../../src/server/index.ts', import.meta.url).href)});
+        const echo = (req) => ({ body: JSON.stringify(req.params) });
+        const server = await serve({ port: 0, host: '127.0.0.1', handler: router().get('/u/:id/p/:post', echo).get('/f/*', echo) });
+        const out = [];
+        for (const path of ['/u/1/p/x%20y', '/u/1/p/2', '/f/a/b', '/u/%E0%A4%A/p/2']) {
+          const res = await fetch('http://127.0.0.1:' + server.port + path);
+          out.push(res.status + ' ' + (await res.text()));
+        }
+        await server.close();
+        console.log(JSON.stringify(out));
+      `;
+      const expected = ['200 {"id":"1","post":"x y"}', '200 {"id":"1","post":"2"}', '200 {"*":"a/b"}'];
+      for (const flags of [[], ['--disallow-code-generation-from-strings']]) {
+        const { stdout } = await run(process.execPath, [
+          ...flags,
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          script,
+        ]);
+        const seen = JSON.parse(stdout) as string[];
+        expect(seen.slice(0, 3), flags.join(' ') || 'default').to.deep.equal(expected);
+        expect(seen[3], 'a malformed escape').to.match(/^400 /);
+      }
+    });
+
     it('searchParams is the parsed query, parsed once', async () => {
       let same = false;
       const app = router().get('/q', (req) => {
@@ -374,6 +405,7 @@ describe('router over real sockets', () => {
         ['a partial wildcard', () => app.get('/a*', () => null)],
         ['a partial param', () => app.get('/f/:name.json', () => null)],
         ['a param twice', () => app.get('/:a/:a', () => null)],
+        ['a param named __proto__, which would set the prototype', () => app.get('/:__proto__', () => null)],
         ['a handler that is not a function', () => app.get('/x', 'nope' as never)],
         ['a method that is not a token', () => app.route('GE T', '/x', () => null)],
         ['no method', () => app.route([], '/x', () => null)],

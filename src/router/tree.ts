@@ -16,6 +16,7 @@ export class RouteTree<V, M> {
   private readonly root = new TreeNode<V, M>('');
   /** Fully static patterns by their path, for the common case: a hit is always the most specific match. */
   private readonly statics = new Map<string, TreeNode<V, M>>();
+  private readonly bounds: number[] = [];
 
   /** The node a pattern's segments lead to (no segments: the root), made if missing. */
   node(segments: readonly Segment[]): TreeNode<V, M> {
@@ -39,16 +40,24 @@ export class RouteTree<V, M> {
 
   /**
    * Finds the most specific node that ends a route or holds a mount for `path`: `''` for the
-   * root, else a path starting with `/`.
+   * root, else a path starting with `/`. The match's `bounds` are the tree's own, kept only
+   * until its next lookup: read the params before anything else can route.
    *
    * @returns the match, or `undefined`
    */
   find(path: string): Found<V, M> | undefined {
     const hit = this.statics.get(path);
     if (hit?.value !== undefined)
-      return { value: hit.value, mount: undefined, at: 0, values: noValues, rest: undefined };
+      return { value: hit.value, mount: undefined, at: 0, path, bounds: noBounds, rest: undefined };
     // The root without a route of its own is `/` to what hangs below it: `/*`, a router mounted at `/`.
-    return walk(this.root, path === '' ? '/' : path, 0, []);
+    const walked = path === '' ? '/' : path;
+    const bounds = this.bounds;
+    while (bounds.length > 0) bounds.pop();
+    const found = walk(this.root, walked, 0, bounds);
+    if (found === undefined || bounds.length === 0) return found;
+    found.path = walked;
+    found.bounds = bounds;
+    return found;
   }
 }
 
@@ -100,7 +109,15 @@ function insertStatic<V, M>(node: TreeNode<V, M>, text: string): TreeNode<V, M> 
   return node;
 }
 
-const noValues: string[] = [];
+const noBounds: readonly number[] = [];
+
+/** The raw (still percent-encoded) param values of a match, in the pattern's order. */
+export function paramValues(found: Found<unknown, unknown>): string[] {
+  const { path, bounds } = found;
+  const values: string[] = [];
+  for (let i = 0; i < bounds.length; i += 2) values.push(path.slice(bounds[i], bounds[i + 1]));
+  return values;
+}
 
 /** What a lookup found: a route's value with its params, or a mount and where its part of the path starts. */
 export interface Found<V, M> {
@@ -108,8 +125,13 @@ export interface Found<V, M> {
   readonly mount: M | undefined;
   /** For a mount: the index in the path where the mounted router's part starts (its `/`, or the end). */
   readonly at: number;
-  /** The raw (still percent-encoded) param values, in the pattern's order; not to be changed. */
-  readonly values: readonly string[];
+  /** The string the params were found in. */
+  path: string;
+  /**
+   * Where each param's raw (still percent-encoded) value starts and ends in `path`, in the
+   * pattern's order, cut out only by who needs them (a branch given up on slices nothing).
+   */
+  bounds: readonly number[];
   /** The raw rest of the path a wildcard matched. */
   readonly rest: string | undefined;
 }
@@ -117,19 +139,21 @@ export interface Found<V, M> {
 /**
  * Walks below `node`, whose characters end at `at` in `path`. Down a branch with nothing to come
  * back to (one way on at each node, the common case) it loops; it recurses only where a static
- * child, the param child or a wildcard could each still match. On a miss, `values` is left as it
- * was given.
+ * child, the param child or a wildcard could each still match. Each param's start and end go
+ * in `bounds`; on a miss, `bounds` is left as it was given.
  */
-function walk<V, M>(node: TreeNode<V, M>, path: string, at: number, values: string[]): Found<V, M> | undefined {
+function walk<V, M>(node: TreeNode<V, M>, path: string, at: number, bounds: number[]): Found<V, M> | undefined {
   const length = path.length;
-  const mark = values.length;
+  const mark = bounds.length;
   for (;;) {
     if (at === length) {
-      if (node.value !== undefined) return { value: node.value, mount: undefined, at: 0, values, rest: undefined };
+      if (node.value !== undefined)
+        return { value: node.value, mount: undefined, at: 0, path, bounds: noBounds, rest: undefined };
       if (node.wildcard?.value !== undefined) {
-        return { value: node.wildcard.value, mount: undefined, at: 0, values, rest: '' };
+        return { value: node.wildcard.value, mount: undefined, at: 0, path, bounds: noBounds, rest: '' };
       }
-      if (node.mount !== undefined) return { value: undefined, mount: node.mount, at, values, rest: undefined };
+      if (node.mount !== undefined)
+        return { value: undefined, mount: node.mount, at, path, bounds: noBounds, rest: undefined };
       break;
     }
     const next = path.charCodeAt(at);
@@ -155,28 +179,31 @@ function walk<V, M>(node: TreeNode<V, M>, path: string, at: number, values: stri
           at = end;
           continue;
         }
-        const found = walk(child, path, end, values);
+        const found = walk(child, path, end, bounds);
         if (found !== undefined) return found;
       }
     }
     if (param !== undefined) {
-      const slash = path.indexOf('/', at);
-      const end = slash === -1 ? length : slash;
-      values.push(path.slice(at, end));
+      let end = at + 1;
+      while (end < length && path.charCodeAt(end) !== 47 /* / */) end++;
+      bounds.push(at, end);
       if (wildcard === undefined && mount === undefined) {
         node = param;
         at = end;
         continue;
       }
-      const found = walk(param, path, end, values);
+      const found = walk(param, path, end, bounds);
       if (found !== undefined) return found;
-      values.pop();
+      bounds.pop();
+      bounds.pop();
     }
-    if (wildcard !== undefined) return { value: wildcard, mount: undefined, at: 0, values, rest: path.slice(at) };
-    if (mount !== undefined) return { value: undefined, mount, at, values, rest: undefined };
+    if (wildcard !== undefined) {
+      return { value: wildcard, mount: undefined, at: 0, path, bounds: noBounds, rest: path.slice(at) };
+    }
+    if (mount !== undefined) return { value: undefined, mount, at, path, bounds: noBounds, rest: undefined };
     break;
   }
-  while (values.length > mark) values.pop();
+  while (bounds.length > mark) bounds.pop();
   return undefined;
 }
 
@@ -248,7 +275,8 @@ export function parsePattern(pattern: unknown, what: string, wildcard = true): S
     }
     if (text.startsWith(':')) {
       const name = text.slice(1);
-      if (!paramName.test(name)) {
+      // `__proto__` would set the params object's prototype instead of a field.
+      if (!paramName.test(name) || name === '__proto__') {
         throw new InvalidOptionError(
           what,
           `a param as a whole segment named like an identifier, got ':${name}' in '${pattern}'`,

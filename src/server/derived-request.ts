@@ -53,7 +53,8 @@ export class DerivedRequest implements JetRequest {
     if (derived || contextOf(base) === undefined) {
       const own = this as unknown as Record<string, unknown>;
       for (const name in base) {
-        if (!basics.has(name) && Object.hasOwn(base, name) && !(name in DerivedRequest.prototype)) {
+        if (name === 'method' || name === 'url' || name === 'path' || name === 'query') continue;
+        if (Object.hasOwn(base, name) && !(name in DerivedRequest.prototype)) {
           own[name] = (base as unknown as Record<string, unknown>)[name];
         }
       }
@@ -114,5 +115,3 @@ export class DerivedRequest implements JetRequest {
     return contextOf(this[kBase]);
   }
 }
-
-const basics = new Set(['method', 'url', 'path', 'query']);
