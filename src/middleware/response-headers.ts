@@ -63,6 +63,7 @@ function flatten(value: string | number | readonly string[]): string {
 
 /** `Vary` with `names` added once each; `*` already varies on everything. */
 function mergeVary(current: string | undefined, names: readonly string[]): string {
+  if (current === undefined && names.length === 1) return names[0]!;
   const list =
     current === undefined
       ? []

@@ -64,17 +64,16 @@ export function prepareHead(response: object, at: Where): Head {
     for (const name in headers) {
       const value = (headers as Record<string, unknown>)[name];
       if (value === undefined) continue;
-      const nameProblem = headerNameProblem(name);
-      if (nameProblem !== undefined) throw new InvalidHeaderError(where(), name, nameProblem);
+      checkName(name, where);
       if (Array.isArray(value)) {
         for (const item of value) {
-          const text = checkValue(item, name, where);
-          obsText ||= highBytes.test(text);
+          const text = textOf(item, name, where);
+          if (notPlain.test(text)) obsText = checkUnusual(text, name, where);
           flat.push(name, text);
         }
       } else {
-        const text = checkValue(value, name, where);
-        obsText ||= highBytes.test(text);
+        const text = textOf(value, name, where);
+        if (notPlain.test(text)) obsText = checkUnusual(text, name, where);
         flat.push(name, text);
       }
       const lower = name.length === 14 || name.length === 17 ? name.toLowerCase() : '';
@@ -99,9 +98,31 @@ export function prepareHead(response: object, at: Where): Head {
   return { status, headers: flat, declaredLength, obsText, plan };
 }
 
-const highBytes = /[\x80-\xff]/;
+/** Anything but tab and visible ASCII: a value without it needs no closer look. */
+const notPlain = /[^\t\x20-\x7e]/;
 
-function checkValue(value: unknown, name: string, where: () => string): string {
+/**
+ * Names already found to be tokens: most responses send the same few names, written in the
+ * code, and a lookup is cheaper than the pattern. Bounded, as names may come from requests.
+ */
+const goodNames = new Set<string>();
+const mostGoodNames = 256;
+
+function checkName(name: string, where: () => string): void {
+  if (goodNames.has(name)) return;
+  const problem = headerNameProblem(name);
+  if (problem !== undefined) throw new InvalidHeaderError(where(), name, problem);
+  if (goodNames.size < mostGoodNames) goodNames.add(name);
+}
+
+/** A value with something besides visible ASCII: throws for a control character, else it holds obs-text (true). */
+function checkUnusual(text: string, name: string, where: () => string): true {
+  const problem = headerValueProblem(text);
+  if (problem !== undefined) throw new InvalidHeaderError(where(), name, problem);
+  return true;
+}
+
+function textOf(value: unknown, name: string, where: () => string): string {
   const text =
     typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
   if (text === undefined) {
@@ -111,8 +132,6 @@ function checkValue(value: unknown, name: string, where: () => string): string {
       `values must be strings, numbers or arrays of strings, got ${describe(value)}`,
     );
   }
-  const problem = headerValueProblem(text);
-  if (problem !== undefined) throw new InvalidHeaderError(where(), name, problem);
   return text;
 }
 
