@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,22 +25,22 @@ const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
 
 /**
  * Starts a POST of one file of `size` bytes, written as fast as the socket takes it (waiting for
- * `drain`); `written()` counts what the socket has accepted. `abort()` destroys the request.
+ * `drain`), on a connection of its own unless `agent` is given. `abort()` destroys the request.
  */
-function upload(url: string, size: number) {
+function upload(url: string, size: number, agent: http.Agent | false = false) {
   const head = fileHead();
   const req = http.request(url, {
     method: 'POST',
-    agent: false,
+    agent,
     headers: { 'content-type': formType(), 'content-length': String(head.length + size + tail.length) },
   });
   req.on('error', () => undefined);
-  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+  const response = new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
+      res.on('end', () => resolve({ status: res.statusCode!, body, connection: res.headers.connection }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -56,13 +57,28 @@ function upload(url: string, size: number) {
     }
     if (!stopped) req.end(tail);
   })();
+  const closed = new Promise<void>((resolve) => req.once('socket', (socket) => socket.once('close', () => resolve())));
   return {
     response,
+    closed,
     abort: () => {
       stopped = true;
       req.destroy();
     },
   };
+}
+
+/** Resolves on the stream's next `drain` or its `close`, leaving no listener behind. */
+function drainedOrClosed(stream: http2.ClientHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 describe('multipart: backpressure and teardown', function () {
@@ -142,7 +158,7 @@ describe('multipart: backpressure and teardown', function () {
     expect(process.memoryUsage().rss - rssBefore).to.be.lessThan(64 * MiB);
     fast = true;
     const res = await within(60_000, client.response, 'the upload to finish');
-    expect(res).to.deep.equal({ status: 200, body: String(size) });
+    expect(res).to.deep.include({ status: 200, body: String(size) });
   });
 
   it('reads nothing more of the request while a file body is not read', async () => {
@@ -168,7 +184,7 @@ describe('multipart: backpressure and teardown', function () {
     const readWhileHeld = await settled(() => socket!.bytesRead);
     expect(readWhileHeld).to.be.lessThan(4 * MiB);
     release();
-    expect(await within(60_000, client.response, 'the upload to finish')).to.deep.equal({
+    expect(await within(60_000, client.response, 'the upload to finish')).to.deep.include({
       status: 200,
       body: String(size),
     });
@@ -229,10 +245,11 @@ describe('multipart: backpressure and teardown', function () {
     );
   });
 
-  it('stops parsing when the parts are unsubscribed, and the file body being read sees it', async () => {
+  it('stops parsing and the socket read when the parts are unsubscribed, and the file body being read sees it', async () => {
     const outcomes: string[] = [];
+    let socket: { bytesRead: number } | undefined;
     const server = await start((req: JetRequest) =>
-      multipart(req).pipe(
+      multipart(((socket = req.raw!.socket), req)).pipe(
         mergeMap((part) => {
           if (part.kind !== 'file') return of(part.name);
           part.body.subscribe({
@@ -246,14 +263,89 @@ describe('multipart: backpressure and teardown', function () {
         map((names) => ({ body: names.join(',') })),
       ),
     );
-    const client = upload(server.url, 32 * MiB);
+    // A keep-alive client: the server must not drain the rest to keep the connection.
+    const agent = new http.Agent({ keepAlive: true });
+    after(() => agent.destroy());
+    const client = upload(server.url, 256 * MiB, agent);
     const res = await within(30_000, client.response, 'the answer');
-    expect(res).to.deep.equal({ status: 200, body: 'big' });
+    expect(res).to.deep.include({ status: 200, body: 'big' });
+    expect(res.connection, 'the connection cannot carry another request').to.equal('close');
     expect(outcomes).to.deep.equal(['RXJET_ERR_PART_ABORTED']);
+    await within(30_000, client.closed, "the client's connection to close");
+    const read = socket!.bytesRead;
+    if (process.env.MULTIPART_REPORT !== undefined) console.log(`    read: ${(read / MiB).toFixed(2)} MiB`);
+    expect(read, 'the rest of the upload is not drained').to.be.lessThan(16 * MiB);
     await eventually(
       () => server.stats(),
       (stats) => stats.requests === 0,
       'the request to be released',
     );
+  });
+  it('answers 413 past maxFileSize without reading the rest of the upload, and closes the connection', async () => {
+    let socket: { bytesRead: number } | undefined;
+    const server = await start((req: JetRequest) =>
+      multipart(((socket = req.raw!.socket), req), { maxFileSize: MiB }).pipe(
+        mergeMap((part) => (part.kind === 'file' ? part.body : of(part))),
+        toArray(),
+        map(() => ({ body: 'whole' })),
+      ),
+    );
+    const agent = new http.Agent({ keepAlive: true });
+    after(() => agent.destroy());
+    const client = upload(server.url, 256 * MiB, agent);
+    const res = await within(30_000, client.response, 'the answer');
+    expect(res.status).to.equal(413);
+    expect(res.connection).to.equal('close');
+    await within(30_000, client.closed, "the client's connection to close");
+    expect(socket!.bytesRead, 'the rest of the upload is not drained').to.be.lessThan(16 * MiB);
+  });
+
+  it('over HTTP/2, answers while the rest of the stream is read and dropped, and the session goes on', async () => {
+    const firstPart = (req: JetRequest) =>
+      req.path === '/next'
+        ? { body: 'still here' }
+        : multipart(req).pipe(
+            take(1),
+            map((part) => ({ body: part.name })),
+          );
+    const server = await start(firstPart, { http2: true });
+    const session = http2.connect(server.url);
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/', 'content-type': formType() });
+      stream.on('error', () => undefined);
+      let written = 0;
+      let closed = false;
+      stream.once('close', () => (closed = true));
+      void (async () => {
+        stream.write(fileHead());
+        const chunk = Buffer.alloc(64 * 1024, 7);
+        while (!closed && written < 32 * MiB) {
+          written += chunk.length;
+          if (!stream.write(chunk)) await drainedOrClosed(stream);
+        }
+        stream.end();
+      })();
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (piece: string) => (text += piece));
+      const headers = await within(
+        10_000,
+        new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('response', resolve)),
+        'the HTTP/2 response',
+      );
+      await within(10_000, once(stream, 'close'), 'the stream to close');
+      expect(headers[':status']).to.equal(200);
+      expect(text).to.equal('big');
+      expect(stream.rstCode).to.equal(http2.constants.NGHTTP2_NO_ERROR);
+      expect(written, 'the whole upload was taken').to.equal(32 * MiB);
+      const next = session.request({ ':path': '/next' });
+      next.setEncoding('utf8');
+      let again = '';
+      next.on('data', (piece: string) => (again += piece));
+      await within(10_000, once(next, 'end'), 'another request on the same session');
+      expect(again).to.equal('still here');
+    } finally {
+      session.close();
+    }
   });
 });

@@ -11,6 +11,8 @@ export interface ReadableIteratorOptions {
   failure: (cause?: unknown) => Error;
   /** Sees each chunk before it is handed out; may throw to fail the iteration. */
   inspect?: ((chunk: Uint8Array) => void) | undefined;
+  /** For a borrowed stream: true when its rest is not wanted at all, so it stays paused instead of drained. */
+  unwanted?: (() => boolean) | undefined;
 }
 
 /**
@@ -93,10 +95,13 @@ export function iterateReadable(stream: Readable, options: ReadableIteratorOptio
   };
 }
 
-/** Lets go of a stream read no further: ours is destroyed, a borrowed one is drained to nowhere. */
+/**
+ * Lets go of a stream read no further: ours is destroyed, a borrowed one is drained to nowhere,
+ * unless its rest is unwanted (then whoever said so has stopped the reading below it).
+ */
 function letGo(stream: Readable, options: ReadableIteratorOptions, ended: boolean): void {
   if (options.destroyOnReturn) stream.destroy();
-  else if (!ended) stream.resume();
+  else if (!ended && options.unwanted?.() !== true) stream.resume();
 }
 
 /**

@@ -11,6 +11,12 @@ export interface RequestContext {
   readonly maxBodySize: number;
   /** Aborts the request's signal once; later calls keep the first reason. */
   abort(reason: Error): void;
+  /**
+   * The rest of the body is not wanted (a multipart reading was left or failed): over HTTP/1.1
+   * no more of it is read, and the connection ends with the response instead of draining it.
+   * Only served requests have a socket to stop.
+   */
+  stopReading?(): void;
 }
 
 /**

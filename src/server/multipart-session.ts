@@ -1,6 +1,7 @@
 // One reading of a multipart body: the request's bytes in, parts out one at a time, limits kept.
 import { Subscription } from 'rxjs';
 import { HttpError, PartAbortedError } from '../internal/errors.js';
+import { contextOf } from '../internal/request-context.js';
 import { FormDataParser, type PartHead, type PartSink } from './multipart-parser.js';
 import { PartBody, type PartBodyHost } from './multipart-part-body.js';
 import { decode } from './read-body.js';
@@ -207,9 +208,13 @@ export class MultipartSession implements PartBodyHost {
     this.outlet.error(error);
   }
 
-  /** Stops reading and parsing; open bodies fail with `error`, or a `PartAbortedError` each. */
+  /**
+   * Stops reading and parsing before the end: the rest of the request is not read (nor drained),
+   * and open bodies fail with `error`, or a `PartAbortedError` each.
+   */
   private close(error: unknown): void {
     this.closed = true;
+    if (!this.sourceDone) contextOf(this.req)?.stopReading?.();
     this.source?.stop();
     this.parser.stop();
     this.ready.length = 0;
@@ -228,8 +233,10 @@ export class MultipartSession implements PartBodyHost {
   private subscribeSource(): void {
     const { raw } = this.req;
     let held = false;
+    let stopped = false;
     const hold = (): void => {
-      if (raw === undefined) return;
+      // Once let go of, the stream is the body's to drain (or to leave unread): never paused again.
+      if (raw === undefined || stopped) return;
       const wanted = this.canRead();
       if (wanted === !held) return;
       held = !wanted;
@@ -238,7 +245,13 @@ export class MultipartSession implements PartBodyHost {
     };
     // Stopped while the body emits during subscribe, the subscription added later ends at once.
     const subscription = new Subscription();
-    this.source = { wake: hold, stop: () => subscription.unsubscribe() };
+    this.source = {
+      wake: hold,
+      stop: () => {
+        stopped = true;
+        subscription.unsubscribe();
+      },
+    };
     subscription.add(
       this.req.body.subscribe({
         next: (chunk) => {

@@ -10,12 +10,14 @@ import type { RequestBody } from './types.js';
 
 /**
  * The body of a node request. `limit` bounds the bytes read (413 past it, at once when the
- * content-length already says so); `where` names the request in errors.
+ * content-length already says so); `where` names the request in errors; `unwanted` tells
+ * whether the rest has been given up on (then it is not drained when left unread).
  */
 export function incomingBody(
   raw: IncomingMessage | Http2ServerRequest,
   limit: number,
   where: () => string,
+  unwanted?: () => boolean,
 ): RequestBody {
   const tooLarge = (): HttpError => bodyTooLarge(limit);
   const failure = (cause?: unknown): Error =>
@@ -28,6 +30,7 @@ export function incomingBody(
     let seen = 0;
     return {
       destroyOnReturn: false,
+      unwanted,
       failure,
       inspect: (chunk) => {
         seen += chunk.byteLength;

@@ -3,6 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { joinRawHeaders } from '../internal/headers.js';
 import { incomingBody } from './request-body.js';
+import type { ResponseTarget } from './response-target.js';
+import { leaveUnread } from './unread-body.js';
 import { kContext, LazySignal, type RequestContext } from '../internal/request-context.js';
 import type { JetRequest, RequestBody } from './types.js';
 
@@ -35,11 +37,15 @@ export class IncomingRequest<Raw extends IncomingMessage | Http2ServerRequest = 
   private lazyHeaders: Record<string, string> | undefined = undefined;
   private lazyBody: RequestBody | undefined = undefined;
   private readonly lazySignal = new LazySignal();
+  /** The rest of the body was given up on (`stopReading`). */
+  private unread = false;
 
+  /** @param res - the response to this request, ended before the connection when the body is left unread */
   constructor(
     raw: Raw,
     scheme: 'http' | 'https',
     private readonly limits: RequestLimits,
+    private readonly res?: ResponseTarget,
   ) {
     const url = raw.url ?? '/';
     this.method = raw.method ?? 'GET';
@@ -71,6 +77,7 @@ export class IncomingRequest<Raw extends IncomingMessage | Http2ServerRequest = 
       self.raw,
       self.limits.maxRequestBodySize,
       () => `${self.method} ${self.url}`,
+      () => self.unread,
     ));
   }
 
@@ -84,6 +91,12 @@ export class IncomingRequest<Raw extends IncomingMessage | Http2ServerRequest = 
 
   abort(reason: Error): void {
     this[kContext].lazySignal.abort(reason);
+  }
+
+  stopReading(): void {
+    const self = this[kContext];
+    if (self.unread || self.res === undefined) return;
+    self.unread = leaveUnread(self.raw, self.res);
   }
 }
 

@@ -55,7 +55,7 @@ export function serve(options: ServeOptions): Promise<Server> {
     // A request pipelined behind a malformed one is never routed: that connection's framing
     // cannot be trusted. It is left unanswered; the refusal's `connection: close` ends it.
     if ((raw.socket as Refusing | null)?.[kMalformed] === true) return;
-    const req = new IncomingRequest(raw, scheme, config);
+    const req = new IncomingRequest(raw, scheme, config, res);
     const exchange = new Exchange(req, res, pipeline);
     if (pipeline.closing) exchange.refuse(503);
     // Node 24 answers 431 past maxHeadersCount; node 20 drops the rest. Answer 431 on both.
