@@ -78,9 +78,13 @@ export class Exchange extends ExchangeLifecycle implements BodyWriting, Answerab
     try {
       if (result == null) {
         this.sendError(404);
-      } else if (isObservable(result) || typeof (result as PromiseLike<unknown>).then === 'function') {
-        // Observables and Promises are adopted by the one function middleware uses too; a plain
-        // response (the common case) is written at once.
+      } else if (isObservable(result)) {
+        // Subscribed as it is: its first value is the answer (null: 404), an empty end a 404,
+        // as `toResponse` adopts it, without a second subscription in between.
+        this.subscribeTo(result);
+      } else if (typeof (result as PromiseLike<unknown>).then === 'function') {
+        // A Promise is adopted by the one function middleware uses too; a plain response (the
+        // common case) is written at once.
         this.subscribeTo(toResponse(result));
       } else {
         this.respond(result);
