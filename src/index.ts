@@ -153,6 +153,7 @@ export {
   type Hub,
   type HubOptions,
   type Topic,
+  type Publisher,
   type RedisBusOptions,
   type RedisClientLike,
 } from './pubsub/index.js';

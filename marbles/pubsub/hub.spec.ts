@@ -84,7 +84,9 @@ describe('createHub (virtual time)', () => {
     testScheduler.run(({ hot, cold, expectObservable }) => {
       const hub = createHub({ bus });
       hot('-a---b-').subscribe((v) => bus.deliver('t', v));
-      cold('---x').subscribe(() => (closing = hub.close()));
+      cold('---x').subscribe(() => {
+        closing = hub.close();
+      });
       expectObservable(hub.topic('t')).toBe('-a-|');
       expectObservable(hub.topic('u')).toBe('---|');
       expectObservable(hub.topic('t'), '-----^').toBe('-----#', undefined, new HubClosedError('t', 'subscribe'));

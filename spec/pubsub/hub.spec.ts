@@ -56,7 +56,15 @@ describe('createHub', () => {
 
     const refused: [string, () => unknown, RegExp][] = [
       ['a BigInt', () => ({ n: 1n }), /a BigInt/],
-      ['a cycle', () => { const o: Record<string, unknown> = {}; o.self = o; return o; }, /a cycle/],
+      [
+        'a cycle',
+        () => {
+          const o: Record<string, unknown> = {};
+          o.self = o;
+          return o;
+        },
+        /a cycle/,
+      ],
       ['a function', () => ({ f: () => 1 }), /a function/],
       ['a symbol', () => [Symbol('s')], /a symbol/],
       ['NaN', () => ({ n: NaN }), /the number NaN/],
@@ -191,9 +199,14 @@ describe('createHub', () => {
     it('rejects publish with a BusError after publishTimeout and aborts the bus’s signal', async () => {
       const bus = stalledBus();
       const hub = createHub({ bus, publishTimeout: 50 });
-      const error = await hub.topic('t').publish('x').catch((e: unknown) => e);
+      const error = await hub
+        .topic('t')
+        .publish('x')
+        .catch((e: unknown) => e);
       expect(error).to.be.instanceOf(BusError).and.include({ code: 'RXJET_ERR_BUS', operation: 'publish', topic: 't' });
-      expect((error as Error).message).to.equal('Could not publish on topic "t": the bus did not take it within 50 ms.');
+      expect((error as Error).message).to.equal(
+        'Could not publish on topic "t": the bus did not take it within 50 ms.',
+      );
       expect(bus.signals[0]?.aborted).to.equal(true);
       await hub.close();
     });
@@ -203,7 +216,10 @@ describe('createHub', () => {
       const hub = createHub({
         bus: { ...stalledBus(), publish: () => Promise.reject(cause) },
       });
-      const error = await hub.topic('t').publish('x').catch((e: unknown) => e);
+      const error = await hub
+        .topic('t')
+        .publish('x')
+        .catch((e: unknown) => e);
       expect(error).to.be.instanceOf(BusError).and.include({ operation: 'publish', cause });
       await hub.close();
     });

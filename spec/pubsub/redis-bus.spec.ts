@@ -10,14 +10,18 @@ describe('redisBus', function () {
   this.timeout(30_000);
   let redis: RedisServer;
   const hubs: Hub[] = [];
-  const hub = (options: Parameters<typeof redisBus>[0] | undefined = undefined, publishTimeout?: number): Hub => {
+  const hub = (options?: Parameters<typeof redisBus>[0], publishTimeout?: number): Hub => {
     const made = createHub({ bus: redisBus(options ?? { url: redis.url }), publishTimeout });
     hubs.push(made);
     return made;
   };
   /** Resolves once Redis counts `count` subscriber connections on the topic's channel. */
   const subscribers = (topic: string, count: number): Promise<number> =>
-    eventually(() => numsub(redis.url, `rxjet:${topic}`), (n) => n === count, `${count} subscriber(s) of ${topic}`);
+    eventually(
+      () => numsub(redis.url, `rxjet:${topic}`),
+      (n) => n === count,
+      `${count} subscriber(s) of ${topic}`,
+    );
 
   before(async function () {
     const missing = redisMissing();
@@ -37,7 +41,12 @@ describe('redisBus', function () {
   it('carries strings, bytes (views byte-exact) and JSON values between two hubs as published', async () => {
     const a = hub();
     const b = hub();
-    const values = ['héllo', new Uint8Array([7, 0, 1, 2, 255, 7]).subarray(1, 5), { n: 1, list: [null, true, 'x'] }, 3.5];
+    const values = [
+      'héllo',
+      new Uint8Array([7, 0, 1, 2, 255, 7]).subarray(1, 5),
+      { n: 1, list: [null, true, 'x'] },
+      3.5,
+    ];
     const received = firstValueFrom(b.topic('values').pipe(take(values.length), toArray()));
     await subscribers('values', 1);
     for (const value of values) await a.topic('values').publish(value);
@@ -105,7 +114,14 @@ describe('redisBus', function () {
     // No action from the user: the subscriber connection comes back and resubscribes.
     await subscribers('recovery', 1);
     await eventually(
-      () => a.topic('recovery').publish('after').then(() => received.includes('after'), () => false),
+      () =>
+        a
+          .topic('recovery')
+          .publish('after')
+          .then(
+            () => received.includes('after'),
+            () => false,
+          ),
       (arrived) => arrived,
       'a message after Redis came back',
       15_000,
@@ -120,7 +136,7 @@ describe('redisBus', function () {
     await client.connect();
     try {
       const clientsNow = async (): Promise<number> =>
-        String(await client.sendCommand(['CLIENT', 'LIST'])).trim().split('\n').length;
+        (await client.sendCommand<string>(['CLIENT', 'LIST'])).trim().split('\n').length;
       const before = await clientsNow();
       const given = createHub({ bus: redisBus({ client }) });
       const made = createHub({ bus: redisBus({ url: redis.url }) });

@@ -55,7 +55,11 @@ describe('WebSocket rooms over two rxjet servers on one Redis', function () {
     const members = await Promise.all([url(0, '42'), url(0, '42'), url(1, '42'), url(1, '42')].map(member));
     const elsewhere = await member(url(1, '7'));
     // Each server's hub has joined the room on Redis once, for its two clients.
-    await eventually(() => numsub(redis.url, 'rxjet:room:42'), (n) => n === 2, 'both servers in the room');
+    await eventually(
+      () => numsub(redis.url, 'rxjet:room:42'),
+      (n) => n === 2,
+      'both servers in the room',
+    );
     members.forEach((m, i) => m.client.send(`from ${i}`));
     const everything = ['from 0', 'from 1', 'from 2', 'from 3'];
     await until(() => members.every((m) => m.received.length >= everything.length), 'every message everywhere');

@@ -50,7 +50,7 @@ export async function startRedis(): Promise<RedisServer> {
       await within(
         10_000,
         new Promise<void>((resolve, reject) => {
-          started.stdout!.on('data', (chunk: Buffer) => {
+          started.stdout.on('data', (chunk: Buffer) => {
             output += String(chunk);
             if (output.includes('Ready to accept connections')) resolve();
           });
@@ -58,7 +58,7 @@ export async function startRedis(): Promise<RedisServer> {
         }),
         `redis-server on port ${port}`,
       );
-      started.stdout!.resume();
+      started.stdout.resume();
     },
     async stop() {
       const running = child;
@@ -78,8 +78,8 @@ export async function numsub(url: string, channel: string): Promise<number> {
   const client = createClient({ url });
   await client.connect();
   try {
-    const reply = (await client.sendCommand(['PUBSUB', 'NUMSUB', channel])) as [string, number];
-    return Number(reply[1]);
+    const reply = await client.sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', channel]);
+    return reply[1];
   } finally {
     client.destroy();
   }

@@ -75,7 +75,11 @@ describe('a hub topic as a WebSocket room', () => {
         message.writeUInt32BE(sent++, 0);
         await room.publish(message);
       }
-      await until(() => readers.every((r) => r.received.length === sent), `the readers to get ${sent} messages`, 10_000);
+      await until(
+        () => readers.every((r) => r.received.length === sent),
+        `the readers to get ${sent} messages`,
+        10_000,
+      );
     }
     for (const reader of readers) {
       expect(reader.received.map((m) => m.readUInt32BE(0))).to.deep.equal(Array.from({ length: sent }, (_, i) => i));

@@ -26,12 +26,15 @@ export interface HubOptions {
 
 /**
  * A named topic of a hub: a hot Observable of the values published on it from now on, anywhere
- * on the bus (no replay). Subscribing joins the topic and unsubscribing leaves it; the hub joins
- * the bus once per topic however many subscribe, and leaves when the last one goes. Subscribers
- * are called synchronously, one after another, with the same decoded value (treat it as
- * read-only). It completes when the hub closes.
+ * on the bus (no replay), with {@link Publisher.publish}. Subscribing joins the topic and
+ * unsubscribing leaves it; the hub joins the bus once per topic however many subscribe, and
+ * leaves when the last one goes. Subscribers are called synchronously, one after another, with
+ * the same decoded value (treat it as read-only). It completes when the hub closes.
  */
-export interface Topic<T> extends Observable<T> {
+export type Topic<T> = Observable<T> & Publisher<T>;
+
+/** What a {@link Topic} adds to its Observable: its name and `publish`. */
+export interface Publisher<T> {
   /** The topic's name, exactly as given: no patterns, no prefix matching. */
   readonly name: string;
   /**
@@ -175,7 +178,8 @@ class TopicHub implements Hub {
     try {
       message = encode(name, value);
     } catch (error) {
-      return Promise.reject(error as Error);
+      if (!(error instanceof Error)) throw error; // encode throws UnencodableMessageErrors only
+      return Promise.reject(error);
     }
     const controller = new AbortController();
     const joining = this.#topics.get(name)?.joining;
@@ -274,7 +278,7 @@ class HubTopic<T> extends Observable<T> implements Topic<T> {
   readonly #hub: TopicHub;
 
   constructor(name: string, hub: TopicHub) {
-    super((subscriber) => hub.join(name, subscriber as Subscriber<unknown>));
+    super((subscriber) => hub.join(name, subscriber));
     this.name = name;
     this.#hub = hub;
   }

@@ -8,7 +8,7 @@
 // The declarations name node's types (Buffer): load them for a user whose tsconfig lists no
 // `types` (TypeScript 7's default). `preserve` keeps this line in the emitted .d.ts.
 /// <reference types="node" preserve="true" />
-export { createHub, type Hub, type HubOptions, type Topic } from './hub.js';
+export { createHub, type Hub, type HubOptions, type Publisher, type Topic } from './hub.js';
 export type { Bus } from './bus.js';
 export { memoryBus } from './memory-bus.js';
 export { clusterBus } from './cluster-bus.js';

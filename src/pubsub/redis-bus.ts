@@ -50,7 +50,11 @@ export interface RedisClientLike {
    * @param bufferMode - as given to `subscribe`
    * @returns a Promise that resolves once unsubscribed
    */
-  unsubscribe(channel: string, listener: (message: Buffer, channel: Buffer) => unknown, bufferMode: true): Promise<void>;
+  unsubscribe(
+    channel: string,
+    listener: (message: Buffer, channel: Buffer) => unknown,
+    bufferMode: true,
+  ): Promise<void>;
   /**
    * Closes the connection once the replies already asked for have come.
    *
@@ -86,8 +90,8 @@ export interface RedisBusOptions {
   prefix?: string;
   /**
    * Called with each error of the connections the bus made (they reconnect on their own, and
-   * subscriptions are restored); by default they are ignored. Publishing meanwhile rejects
-   * after the hub's `publishTimeout`.
+   * subscriptions are restored). Publishing meanwhile rejects after the hub's `publishTimeout`.
+   * @default undefined: the errors are ignored
    */
   onError?: (error: Error) => void;
 }
@@ -132,8 +136,8 @@ export function redisBus(options: RedisBusOptions): Bus {
   if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
     throw new InvalidOptionError('url', `a redis:// or rediss:// URL, got ${describe(url)}`);
   }
-  const { createClient } = loadRedis();
-  return new RedisBus(createClient({ url }), true, prefix, onError);
+  const redis = loadRedis();
+  return new RedisBus(redis.createClient({ url }), true, prefix, onError);
 }
 
 /** Loads `redis` only when a bus needs it, so that rxjet works without it installed. */
@@ -183,12 +187,12 @@ class RedisBus implements Bus {
   publish(topic: string, message: Uint8Array, signal: AbortSignal): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('The Redis bus is closed.'));
     this.#open();
-    const bytes = Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    const bytes = Buffer.isBuffer(message)
+      ? message
+      : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
     // Sent in call order on one connection; while it is down the command waits in the client's
     // queue, and the hub's signal takes it off at the timeout, so it is never sent late.
-    return this.#publisher
-      .sendCommand(['PUBLISH', this.#prefix + topic, bytes], { abortSignal: signal })
-      .then(ignore);
+    return this.#publisher.sendCommand(['PUBLISH', this.#prefix + topic, bytes], { abortSignal: signal }).then(ignore);
   }
 
   subscribe(topic: string, deliver: (message: Uint8Array) => void): Promise<void> {
@@ -213,8 +217,14 @@ class RedisBus implements Bus {
     if (!this.#ownsPublisher || !this.#opened) return;
     if (this.#publisher.isReady) {
       let timer: NodeJS.Timeout | undefined;
-      const closed = this.#publisher.close().then(() => true, () => false);
-      const graced = await Promise.race([closed, new Promise<false>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE, false)))]);
+      const closed = this.#publisher.close().then(
+        () => true,
+        () => false,
+      );
+      const graced = await Promise.race([
+        closed,
+        new Promise<false>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE, false))),
+      ]);
       clearTimeout(timer);
       if (graced) return;
     }
