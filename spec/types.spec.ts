@@ -114,8 +114,8 @@ describe('public types', () => {
     expectTypeOf(createHub).returns.toEqualTypeOf<Hub>();
     const room = createHub().topic<{ text: string }>('room');
     expectTypeOf(room).toExtend<Observable<{ text: string }>>();
-    expectTypeOf(room.publish).parameter(0).toEqualTypeOf<{ text: string }>();
-    expectTypeOf(room.publish).returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<Topic<{ text: string }>['publish']>().parameter(0).toEqualTypeOf<{ text: string }>();
+    expectTypeOf<Topic<{ text: string }>['publish']>().returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf(createHub().topic('any')).toEqualTypeOf<Topic<unknown>>();
     expectTypeOf<(conn: WebSocketConnection) => Topic<string>>().toExtend<WebSocketHandler>();
     // @ts-expect-error: a topic of strings takes strings
