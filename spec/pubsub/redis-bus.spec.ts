@@ -16,11 +16,12 @@ describe('redisBus', function () {
     return made;
   };
   /** Resolves once Redis counts `count` subscriber connections on the topic's channel. */
-  const subscribers = (topic: string, count: number): Promise<number> =>
+  const subscribers = (topic: string, count: number, ms = 5000): Promise<number> =>
     eventually(
       () => numsub(redis.url, `rxjet:${topic}`),
       (n) => n === count,
       `${count} subscriber(s) of ${topic}`,
+      ms,
     );
 
   before(async function () {
@@ -111,8 +112,9 @@ describe('redisBus', function () {
     expect(error).to.be.instanceOf(BusError).and.include({ operation: 'publish', topic: 'recovery' });
 
     await redis.start();
-    // No action from the user: the subscriber connection comes back and resubscribes.
-    await subscribers('recovery', 1);
+    // No action from the user: the subscriber connection comes back (after its backoff, at most
+    // about 2 s) and resubscribes.
+    await subscribers('recovery', 1, 15_000);
     await eventually(
       () =>
         a

@@ -75,7 +75,8 @@ export async function startRedis(): Promise<RedisServer> {
 
 /** Subscriber connections of a channel, as the server counts them (PUBSUB NUMSUB). */
 export async function numsub(url: string, channel: string): Promise<number> {
-  const client = createClient({ url });
+  const client = createClient({ url, socket: { reconnectStrategy: false } });
+  client.on('error', () => undefined); // a failed connect rejects connect() below
   await client.connect();
   try {
     const reply = await client.sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', channel]);

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
+import http from 'node:http';
 import { tap } from 'rxjs';
 import WebSocket from 'ws';
 import { WebSocketOverflowError } from '../../src/index.js';
-import { createHub, type Hub, type Topic } from '../../src/pubsub/index.js';
+import { createHub, memoryBus, type Hub, type Topic } from '../../src/pubsub/index.js';
+import { sse } from '../../src/server/index.js';
 import type { CtrlEvent } from '../../src/websocket/index.js';
 import { closeAll, start, until, within } from '../helpers.js';
 
@@ -18,7 +20,7 @@ async function member(url: string): Promise<{ client: WebSocket; received: Buffe
   return { client, received };
 }
 
-describe('a hub topic as a WebSocket room', () => {
+describe('a hub topic as a WebSocket room and an SSE stream', () => {
   let hub: Hub;
   afterEach(async () => {
     await closeAll();
@@ -40,6 +42,30 @@ describe('a hub topic as a WebSocket room', () => {
     await until(() => members.every((m) => m.received.length === 2), 'every member to get both messages');
     for (const m of members) expect(m.received.map(String).sort()).to.deep.equal(['hi from 0', 'hi from 2']);
     for (const m of members) m.client.close();
+  });
+
+  it('streams a topic as server-sent events, and leaves it when the client goes away', async () => {
+    const inner = memoryBus();
+    const left: string[] = [];
+    hub = createHub({ bus: { ...inner, unsubscribe: (topic) => (left.push(topic), inner.unsubscribe(topic)) } });
+    const news = hub.topic<string>('news');
+    let joined = 0;
+    const server = await start(() => {
+      joined++;
+      return sse(news);
+    });
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get(`${server.url}/events`, resolve).on('error', reject),
+    );
+    let body = '';
+    response.on('data', (chunk: Buffer) => (body += String(chunk)));
+    await until(() => joined === 1, 'the stream to join');
+    await news.publish('first');
+    await news.publish('second');
+    await until(() => body.includes('data: second\n\n'), 'both events');
+    expect(body).to.include('data: first\n\n');
+    response.destroy();
+    await until(() => left.includes('news'), 'the stream to leave the topic');
   });
 
   it('closes a client that never reads with 1008, while the others get every message and the server holds at most its limit for it', async function () {
