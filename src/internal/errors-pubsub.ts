@@ -1,4 +1,4 @@
-/** Errors of the publish/subscribe hub and its buses, the `RXJET_ERR_HUB_*`, `RXJET_ERR_BUS` and related codes. */
+/** Errors of the publish/subscribe hub and its buses: RXJET_ERR_INVALID_MESSAGE, _HUB_CLOSED, _BUS, _MISSING_PACKAGE. */
 import { RxjetError } from './errors-base.js';
 import { InvalidMessageError } from './errors-websocket.js';
 
