@@ -5,8 +5,9 @@
 //                                    client/ imports neither
 //   router/                          above server/ (handlers, toResponse, deriveRequest)
 //   middleware/                      above router/ (its Middleware type, routed requests)
+//   pubsub/                          above server/ (beside router/ and middleware/); only the
+//                                    package's index imports it
 //   testing/                         on top; nothing outside testing/ imports it
-// Room is left for pubsub/ above server/.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -51,6 +52,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/router/' },
       to: { path: '^src/(middleware|pubsub)/' },
+    },
+    {
+      name: 'pubsub-on-its-own',
+      comment: 'pubsub/ sits above server/; only src/index.ts re-exports it, no other area imports it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(pubsub/|index\\.ts$)' },
+      to: { path: '^src/pubsub/' },
+    },
+    {
+      name: 'pubsub-below-composition',
+      comment: 'pubsub/ composes with routers and middleware through plain Observables, never by importing them.',
+      severity: 'error',
+      from: { path: '^src/pubsub/' },
+      to: { path: '^src/(router|middleware|testing|client)/' },
     },
     {
       name: 'testing-on-top',

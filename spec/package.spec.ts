@@ -304,6 +304,30 @@ describe(`the package, packed and installed in an empty project (Node ${process.
     });
   });
 
+  it('works without its optional peer redis, whose bus then throws a MissingPackageError naming it', async () => {
+    await writeFile(
+      path.join(consumer, 'no-redis.mjs'),
+      `
+      import { createHub, redisBus } from 'rxjet/pubsub';
+      const hub = createHub();
+      const got = new Promise((resolve) => hub.topic('t').subscribe(resolve));
+      await hub.topic('t').publish('in memory');
+      let error;
+      try { redisBus({ url: 'redis://127.0.0.1:6379' }); } catch (e) { error = e; }
+      console.log(JSON.stringify({ got: await got, name: error.name, code: error.code, packageName: error.packageName, message: error.message }));
+      await hub.close();
+      `,
+    );
+    const { stdout } = await run(process.execPath, ['no-redis.mjs'], consumer);
+    expect(JSON.parse(stdout)).to.deep.equal({
+      got: 'in memory',
+      name: 'MissingPackageError',
+      code: 'RXJET_ERR_MISSING_PACKAGE',
+      packageName: 'redis',
+      message: 'redisBus({ url }) needs the "redis" package, an optional peer dependency of rxjet: npm install redis',
+    });
+  });
+
   it('serves, injects and refuses internals from CommonJS, with the rxjs that require() gives', async () => {
     await writeFile(
       path.join(consumer, 'consumer.cjs'),

@@ -32,6 +32,8 @@ import {
   type EventSourceOptions,
   type Timeouts,
 } from '../src/client/index.js';
+import { createClient as createRedisClient } from 'redis';
+import { createHub, redisBus, type Bus, type Hub, type Topic } from '../src/pubsub/index.js';
 
 describe('public types', () => {
   it("never infers json()'s type from where its result goes", () => {
@@ -106,5 +108,22 @@ describe('public types', () => {
     expectTypeOf<ClientOptions['maxCookieSize']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<Timeouts['total']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<EventSourceOptions['maxBackoff']>().toEqualTypeOf<number | undefined>();
+  });
+
+  it('types the hub: a topic is an Observable of its type with publish, and a WebSocket handler may return it', () => {
+    expectTypeOf(createHub).returns.toEqualTypeOf<Hub>();
+    const room = createHub().topic<{ text: string }>('room');
+    expectTypeOf(room).toExtend<Observable<{ text: string }>>();
+    expectTypeOf<Topic<{ text: string }>['publish']>().parameter(0).toEqualTypeOf<{ text: string }>();
+    expectTypeOf<Topic<{ text: string }>['publish']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf(createHub().topic('any')).toEqualTypeOf<Topic<unknown>>();
+    expectTypeOf<(conn: WebSocketConnection) => Topic<string>>().toExtend<WebSocketHandler>();
+    // @ts-expect-error: a topic of strings takes strings
+    void room.publish('not an object');
+  });
+
+  it('takes a client of the redis package as it is, and gives a Bus', () => {
+    expectTypeOf(redisBus({ client: createRedisClient() })).toEqualTypeOf<Bus>();
+    expectTypeOf(redisBus({ url: 'redis://127.0.0.1:6379' })).toEqualTypeOf<Bus>();
   });
 });

@@ -2,7 +2,7 @@
  * Everything rxjet exports, in one import: the server, WebSockets, the HTTP client, the
  * testing kit, and the errors every part raises (`RxjetError` and its subclasses, by `code`).
  * Each part is also its own entry point: `rxjet/server`, `rxjet/websocket`, `rxjet/client`,
- * `rxjet/router`, `rxjet/middleware`, `rxjet/testing`.
+ * `rxjet/router`, `rxjet/middleware`, `rxjet/pubsub`, `rxjet/testing`.
  *
  * @module rxjet
  */
@@ -144,6 +144,19 @@ export {
   type Validated,
   type ValidationIssue,
 } from './middleware/index.js';
+export {
+  createHub,
+  memoryBus,
+  clusterBus,
+  redisBus,
+  type Bus,
+  type Hub,
+  type HubOptions,
+  type Topic,
+  type Publisher,
+  type RedisBusOptions,
+  type RedisClientLike,
+} from './pubsub/index.js';
 export { mockRequest, inject, type MockRequestOptions, type InjectedResponse } from './testing/index.js';
 export {
   diagnosticsChannels,
@@ -189,6 +202,10 @@ export {
   InvalidEventError,
   EventSourceResponseError,
   EventTooLargeError,
+  UnencodableMessageError,
+  HubClosedError,
+  BusError,
+  MissingPackageError,
   type ErrorCode,
   type TimeoutPhase,
   type RxjetErrorOptions,

@@ -35,11 +35,13 @@ import {
   ResponseTooLargeError,
   TimeoutError,
 } from './errors-client.js';
+import { BusError, HubClosedError, MissingPackageError, UnencodableMessageError } from './errors-pubsub.js';
 
 export * from './errors-base.js';
 export * from './errors-server.js';
 export * from './errors-websocket.js';
 export * from './errors-client.js';
+export * from './errors-pubsub.js';
 
 /**
  * Every code rxjet raises, with the class that carries it. A spec checks this against the
@@ -114,6 +116,14 @@ export const errorCodes = {
   RXJET_ERR_SSE_RESPONSE: EventSourceResponseError,
   /** An event past `maxEventSize`. */
   RXJET_ERR_SSE_EVENT_TOO_LARGE: EventTooLargeError,
+  /** A value `publish` cannot send as it was (a BigInt, a cycle, a function). */
+  RXJET_ERR_INVALID_MESSAGE: UnencodableMessageError,
+  /** A publish or subscription on a closed hub. */
+  RXJET_ERR_HUB_CLOSED: HubClosedError,
+  /** A bus that did not take a message in time, or failed. */
+  RXJET_ERR_BUS: BusError,
+  /** An optional package a feature needs is not installed. */
+  RXJET_ERR_MISSING_PACKAGE: MissingPackageError,
 } as const;
 
 /** A code from {@link errorCodes}. */

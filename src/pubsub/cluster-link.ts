@@ -1,0 +1,146 @@
+// This process's end of the node:cluster bus: the primary relays between workers, a worker talks to the primary.
+import { Buffer } from 'node:buffer';
+import cluster, { type Worker } from 'node:cluster';
+import { deliveryQueue } from './delivery-queue.js';
+
+/** What crosses the IPC channel: JSON, so bytes travel as base64 whatever the cluster's serialization. */
+interface Envelope {
+  rxjet: 'pubsub';
+  op: 'sub' | 'unsub' | 'pub';
+  topic: string;
+  data?: string;
+}
+
+type Deliver = (message: Uint8Array) => void;
+
+const isEnvelope = (value: unknown): value is Envelope =>
+  typeof value === 'object' &&
+  value !== null &&
+  (value as Envelope).rxjet === 'pubsub' &&
+  typeof (value as Envelope).topic === 'string';
+
+/**
+ * The process's one link, shared by every clusterBus in it (so that two relays never double a
+ * message), held while one of them is open.
+ */
+export class ClusterLink {
+  /** The hubs of this process, by topic. */
+  readonly #local = new Map<string, Set<Deliver>>();
+  /** In the primary: the workers that have a subscriber, by topic. */
+  readonly #workers = new Map<string, Set<Worker>>();
+  readonly #isWorker = cluster.isWorker;
+  #holders = 0;
+  readonly #deliverLocal = deliveryQueue((topic, message) => {
+    const delivers = this.#local.get(topic);
+    if (delivers !== undefined) for (const deliver of [...delivers]) deliver(message);
+  });
+
+  hold(): void {
+    if (this.#holders++ > 0) return;
+    if (this.#isWorker) {
+      process.on('message', this.#fromPrimary);
+    } else {
+      cluster.on('message', this.#fromWorker);
+      cluster.on('exit', this.#exited);
+    }
+  }
+
+  release(): void {
+    if (--this.#holders > 0) return;
+    if (this.#isWorker) {
+      process.off('message', this.#fromPrimary);
+    } else {
+      cluster.off('message', this.#fromWorker);
+      cluster.off('exit', this.#exited);
+      this.#workers.clear();
+    }
+  }
+
+  subscribe(topic: string, deliver: Deliver): void {
+    let delivers = this.#local.get(topic);
+    if (delivers === undefined) {
+      if (this.#isWorker) {
+        if (!process.connected) throw new Error('The IPC channel to the cluster primary is closed.');
+        this.#toPrimary({ rxjet: 'pubsub', op: 'sub', topic }).catch(ignore);
+      }
+      delivers = new Set();
+      this.#local.set(topic, delivers);
+    }
+    delivers.add(deliver);
+  }
+
+  unsubscribe(topic: string, deliver: Deliver): void {
+    const delivers = this.#local.get(topic);
+    if (delivers === undefined || !delivers.delete(deliver) || delivers.size > 0) return;
+    this.#local.delete(topic);
+    if (this.#isWorker && process.connected) this.#toPrimary({ rxjet: 'pubsub', op: 'unsub', topic }).catch(ignore);
+  }
+
+  /** Delivers here at once, then sends on: to the primary from a worker, to the workers from the primary. */
+  publish(topic: string, message: Uint8Array): void | Promise<void> {
+    this.#deliverLocal(topic, message);
+    const data = Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('base64');
+    const envelope: Envelope = { rxjet: 'pubsub', op: 'pub', topic, data };
+    if (this.#isWorker) return this.#toPrimary(envelope);
+    this.#relay(envelope, undefined);
+  }
+
+  #toPrimary(envelope: Envelope): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!process.connected || process.send === undefined) {
+        reject(new Error('The IPC channel to the cluster primary is closed.'));
+        return;
+      }
+      process.send(envelope, undefined, {}, (error: Error | null) => (error === null ? resolve() : reject(error)));
+    });
+  }
+
+  readonly #fromPrimary = (envelope: unknown): void => {
+    if (isEnvelope(envelope) && envelope.op === 'pub' && typeof envelope.data === 'string') {
+      this.#deliverLocal(envelope.topic, Buffer.from(envelope.data, 'base64'));
+    }
+  };
+
+  readonly #fromWorker = (worker: Worker, envelope: unknown): void => {
+    if (!isEnvelope(envelope)) return;
+    const { op, topic } = envelope;
+    if (op === 'sub') {
+      let workers = this.#workers.get(topic);
+      if (workers === undefined) this.#workers.set(topic, (workers = new Set()));
+      workers.add(worker);
+    } else if (op === 'unsub') {
+      this.#forget(topic, worker);
+    } else if (op === 'pub' && typeof envelope.data === 'string') {
+      if (this.#local.has(topic)) this.#deliverLocal(topic, Buffer.from(envelope.data, 'base64'));
+      this.#relay(envelope, worker);
+    }
+  };
+
+  /** Sends a publish to every worker with a subscriber of its topic but the one it came from. */
+  #relay(envelope: Envelope, from: Worker | undefined): void {
+    const workers = this.#workers.get(envelope.topic);
+    if (workers === undefined) return;
+    for (const worker of workers) {
+      // With a callback, a worker that is going away fails that send instead of emitting 'error'.
+      if (worker !== from && worker.isConnected()) worker.send(envelope, undefined, ignore);
+    }
+  }
+
+  readonly #exited = (worker: Worker): void => {
+    for (const topic of [...this.#workers.keys()]) this.#forget(topic, worker);
+  };
+
+  #forget(topic: string, worker: Worker): void {
+    const workers = this.#workers.get(topic);
+    if (workers?.delete(worker) === true && workers.size === 0) this.#workers.delete(topic);
+  }
+}
+
+const ignore = (): void => undefined;
+
+let link: ClusterLink | undefined;
+
+/** The process's link, made on first use. */
+export function clusterLink(): ClusterLink {
+  return (link ??= new ClusterLink());
+}
