@@ -6,16 +6,22 @@
  * PORT (default 8080) and HOST (default 127.0.0.1) choose where it listens.
  */
 import { readFileSync } from 'node:fs';
-import { router, serve, sse, type WebSocketConnection } from 'rxjet';
-import { delay, interval, map, merge, of, Subject, take, takeUntil, last, timer } from 'rxjs';
+import { createHub, router, serve, sse, type WebSocketConnection } from 'rxjet';
+import { delay, interval, map, merge, of, take, takeUntil, last, timer } from 'rxjs';
 
-/** Every chat message, shared by everyone connected to /ws. */
-const room = new Subject<string>();
+/**
+ * Every chat message, shared by everyone connected to /ws: a topic of a hub, so that the same
+ * chat spans processes once the hub has a cluster or Redis bus (see "Scaling out" in the README).
+ */
+const hub = createHub();
+const room = hub.topic<string>('demo:chat');
 
 /** A chat member: what it says goes to the room, and the room's messages come back to it. */
 const chat = (conn: WebSocketConnection) => {
   const left = conn.ctrl$.pipe(last());
-  conn.in$.pipe(takeUntil(left)).subscribe((message) => room.next(String(message).slice(0, 500)));
+  conn.in$.pipe(takeUntil(left)).subscribe((message) => {
+    room.publish(String(message).slice(0, 500)).catch((error: unknown) => console.error(error));
+  });
   return merge(of('welcome to the rxjet chat'), room).pipe(takeUntil(left));
 };
 

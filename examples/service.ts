@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { compress, cors, problemJson, requestId, requestLog, serveStatic, validate } from 'rxjet/middleware';
+import { createHub } from 'rxjet/pubsub';
 import { router } from 'rxjet/router';
 import { HttpError, serve, sse } from 'rxjet/server';
 import type { WebSocketConnection } from 'rxjet/websocket';
@@ -81,17 +82,25 @@ const api = router()
   })
   .get('/feed', () => sse(changes, { heartbeat: 15_000 }));
 
-/** Everyone in /room hears what each member says, and who comes and goes. */
-const room = new Subject<string>();
+/**
+ * Everyone in /room hears what each member says, and who comes and goes: a topic of a hub, so
+ * that one room spans every process once the hub has a cluster or Redis bus.
+ */
+const hub = createHub();
+const room = hub.topic<string>('service:room');
+/** Says something in the room; a publish the bus refuses (never, in one process) is logged. */
+const say = (line: string): void => {
+  room.publish(line).catch((error: unknown) => console.error(error));
+};
 const member = (conn: WebSocketConnection) => {
   const left = conn.ctrl$.pipe(last());
   const name = `guest-${randomUUID().slice(0, 4)}`;
   conn.in$.pipe(takeUntil(left)).subscribe({
-    next: (message) => room.next(`${name}: ${String(message).slice(0, 500)}`),
-    complete: () => room.next(`${name} left`),
+    next: (message) => say(`${name}: ${String(message).slice(0, 500)}`),
+    complete: () => say(`${name} left`),
   });
-  room.next(`${name} joined`);
-  // Subscribed after the line above: a member does not hear its own arrival.
+  // Delivered in this call, before the member's own subscription: it does not hear its own arrival.
+  say(`${name} joined`);
   return merge(of(`welcome, ${name}`), room).pipe(takeUntil(left));
 };
 

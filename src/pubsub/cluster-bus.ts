@@ -30,7 +30,9 @@ import { clusterLink } from './cluster-link.js';
  *       handler: () => ({
  *         websocket: (conn) => {
  *           const room = hub.topic<string>('lobby');
- *           conn.in$.subscribe((message) => void room.publish(String(message)));
+ *           conn.in$.subscribe((message) => {
+ *             room.publish(String(message)).catch((error) => console.error(error));
+ *           });
  *           return room; // every worker's clients get every message once
  *         },
  *       }),

@@ -91,7 +91,13 @@ export interface Hub {
  *   handler: (req) => {
  *     const room = hub.topic<string>(`room:${req.query}`);
  *     // Every message from one client reaches every client of the room, on every server.
- *     return { websocket: (conn) => (conn.in$.subscribe((m) => void room.publish(String(m))), room) };
+ *     return {
+ *       websocket: (conn) => {
+ *         // publish rejects while Redis is down: handle it, or Node ends the process.
+ *         conn.in$.subscribe((m) => room.publish(String(m)).catch((error) => console.error(error)));
+ *         return room;
+ *       },
+ *     };
  *   },
  * });
  * ```
