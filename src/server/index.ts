@@ -35,3 +35,14 @@ export type {
   ResponseBody,
   WebSocketResponse,
 } from './types.js';
+export { cluster } from './cluster.js';
+export { ClusterPrimary } from './cluster-primary.js';
+export {
+  clusterCloseMargin,
+  type ClusterOptions,
+  type ClusterEvent,
+  type ClusterWorkerEvent,
+  type ClusterExitEvent,
+  type ClusterRestartEvent,
+  type ClusterStateEvent,
+} from './cluster-options.js';
