@@ -139,7 +139,8 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ClusterCon
   checkKnownOptions(options, known, 'cluster');
   const record = options as unknown as Record<string, unknown>;
   const start = functionOption<() => T | Promise<T>>(record, 'start');
-  if (start === undefined) throw new InvalidOptionError('start', 'a function that starts a worker, e.g. () => serve(…)');
+  if (start === undefined)
+    throw new InvalidOptionError('start', 'a function that starts a worker, e.g. () => serve(…)');
   const restartDelay = integerOption(record, 'restartDelay', 100, 1, 3_600_000);
   const maxRestartDelay = integerOption(record, 'maxRestartDelay', Math.max(30_000, restartDelay), 1, 3_600_000);
   if (maxRestartDelay < restartDelay) {

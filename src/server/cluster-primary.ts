@@ -107,8 +107,6 @@ export class ClusterPrimary {
         send(worker, { [kClusterMessage]: 'close', timeout: config.closeTimeout });
       }
     });
-    // A shutdown before every worker listened still lets `cluster()` resolve.
-    this.onReady();
     return this.closing;
   }
 
@@ -131,7 +129,10 @@ export class ClusterPrimary {
     worker.on('message', (message: unknown) => {
       if (!isClusterMessage(message)) return;
       if (message[kClusterMessage] === 'start-failed') startError = message.error;
-      else if (message[kClusterMessage] === 'listening' && !slot.listening) this.listened(slot, pid);
+      else if (message[kClusterMessage] !== 'listening' || slot.listening) return;
+      else if (this.closing === undefined) this.listened(slot, pid);
+      // A worker still loading when the shutdown began missed the request: ask again.
+      else send(worker, { [kClusterMessage]: 'close', timeout: config.closeTimeout });
     });
     // A fork that fails (no process at all) also ends in 'exit'; its 'error' must not throw.
     worker.on('error', () => undefined);

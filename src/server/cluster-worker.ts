@@ -22,12 +22,8 @@ export function isClusterMessage(message: unknown): message is ClusterMessage {
  * rejects is reported to the primary and the worker exits 1: the Promise then never settles.
  */
 export function runWorker<T>(config: ClusterConfig<T>): Promise<T> {
-  let started: Promise<T>;
-  try {
-    started = Promise.resolve(config.start());
-  } catch (error) {
-    started = Promise.reject(error as Error);
-  }
+  // Called at once; a throw becomes a rejection.
+  const started = (async () => config.start())();
   let closing = false;
   const close = (timeout: number): void => {
     if (closing) return;

@@ -31,22 +31,21 @@ import { runWorker } from './cluster-worker.js';
  * @example
  * ```ts
  * import { cluster, serve } from 'rxjet/server';
- * import { createHub, clusterBus } from 'rxjet/pubsub';
  *
+ * // Every core answers on port 8080; SIGTERM closes them all gracefully, within 5 s.
  * await cluster({
- *   start: async () => {
- *     const hub = createHub({ bus: clusterBus() });
- *     const server = await serve({ port: 8080, handler: () => ({ body: `hello from ${process.pid}` }) });
- *     // What start() resolves to is closed on SIGTERM: close the hub with the server.
- *     return { close: async (options: { timeout: number }) => (await server.close(options), await hub.close()) };
- *   },
+ *   closeTimeout: 5000,
+ *   start: () => serve({ port: 8080, host: '0.0.0.0', handler: () => ({ body: `hello from ${process.pid}` }) }),
  * });
  * ```
  */
 export function cluster<T>(options: ClusterOptions<T>): Promise<T | ClusterPrimary> {
   const config = resolveClusterOptions(options);
   if (running) {
-    throw new InvalidOptionError('cluster', 'one call per process while its cluster runs; this process already called it');
+    throw new InvalidOptionError(
+      'cluster',
+      'one call per process while its cluster runs; this process already called it',
+    );
   }
   running = true;
   if (nodeCluster.isWorker) return runWorker(config);
