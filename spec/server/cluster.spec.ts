@@ -37,10 +37,12 @@ interface App {
 
 const apps = new Set<App>();
 
-function startApp(env: Record<string, string> = {}): App {
+/** Starts the fixture; `detached` gives it a process group of its own, as a terminal's job has. */
+function startApp(env: Record<string, string> = {}, detached = false): App {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'inherit'],
+    detached,
   });
   const lines: Line[] = [];
   let rest = '';
@@ -52,13 +54,20 @@ function startApp(env: Record<string, string> = {}): App {
       lines.push({ kind: part.slice(0, space), value: JSON.parse(part.slice(space + 1)) as Record<string, unknown> });
     }
   });
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' rather than 'exit': it comes once stdout is read to its end too.
+  let closed = false;
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('close', (code) => {
+      closed = true;
+      resolve(code);
+    }),
+  );
   const app: App = {
     child,
     lines,
     events: () => lines.filter((l) => l.kind === 'event').map((l) => l.value as unknown as ClusterEvent),
     line: async (kind, match, what, ms = 30_000) => {
-      await until(() => lines.some((l) => l.kind === kind && match(l.value)) || child.exitCode !== null, what, ms);
+      await until(() => lines.some((l) => l.kind === kind && match(l.value)) || closed, what, ms);
       const found = lines.find((l) => l.kind === kind && match(l.value));
       if (found === undefined) throw new Error(`the cluster exited before ${what}:\n${JSON.stringify(lines)}`);
       return found;
@@ -174,20 +183,29 @@ describe('cluster', function () {
       expect(app.lines.filter((l) => l.kind === 'close-begun').map((l) => l.value.timeout)).to.deep.equal([5000, 5000]);
     });
 
+    it('closes every worker once and exits 0 on a Ctrl-C, which sends SIGINT to the primary and its workers', async () => {
+      const app = startApp({}, true);
+      const { pids } = await ready(app);
+      process.kill(-app.child.pid!, 'SIGINT');
+      expect(await app.exited(5000 + clusterCloseMargin)).to.equal(0);
+      const events = app.events();
+      expect(events.find((e) => e.type === 'closing')).to.deep.include({ signal: 'SIGINT' });
+      expect(events.some((e) => e.type === 'restart' || e.type === 'kill')).to.equal(false);
+      const exits = events.flatMap((e) => (e.type === 'exit' ? [[e.pid, e.reason, e.code]] : []));
+      expect(exits).to.have.deep.members(pids.map((pid) => [pid, 'closed', 0]));
+      const closed = app.lines.filter((l) => l.kind === 'close-done').map((l) => l.value.pid);
+      expect(closed).to.have.members(pids);
+    });
+
     it('replaces a worker killed with SIGKILL at once, and the cluster keeps serving', async () => {
       const app = startApp();
       const { pids, port } = await ready(app);
       const [victim, survivor] = pids as [number, number];
       process.kill(victim, 'SIGKILL');
-      await app.line('event', (e) => e.type === 'exit' && e.pid === victim, 'the killed worker to exit');
-      const exit = app.events().find((e) => e.type === 'exit' && e.pid === victim);
-      expect(exit).to.deep.include({ worker: 0, reason: 'died', code: null, signal: 'SIGKILL' });
-      expect(app.events().find((e) => e.type === 'restart')).to.deep.equal({
-        type: 'restart',
-        worker: 0,
-        delay: 0,
-        failures: 0,
-      });
+      const exit = await app.line('event', (e) => e.type === 'exit' && e.pid === victim, 'the killed worker to exit');
+      expect(exit.value).to.deep.include({ worker: 0, reason: 'died', code: null, signal: 'SIGKILL' });
+      const restart = await app.line('event', (e) => e.type === 'restart', 'the restart');
+      expect(restart.value).to.deep.equal({ type: 'restart', worker: 0, delay: 0, failures: 0 });
       const replaced = await app.line(
         'event',
         (e) => e.type === 'listening' && e.worker === 0 && e.pid !== victim,
