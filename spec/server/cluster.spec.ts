@@ -33,20 +33,27 @@ interface App {
   line: (kind: string, match: (value: Record<string, unknown>) => boolean, what: string, ms?: number) => Promise<Line>;
   /** The primary's exit code (null when a signal ended it), bounded. */
   exited: (ms: number) => Promise<number | null>;
+  /** What the processes wrote on stderr, when asked to keep it (else it is the test run's). */
+  stderr: () => string;
 }
 
 const apps = new Set<App>();
 
-/** Starts the fixture; `detached` gives it a process group of its own, as a terminal's job has. */
-function startApp(env: Record<string, string> = {}, detached = false): App {
+/**
+ * Starts the fixture; `detached` gives it a process group of its own, as a terminal's job has;
+ * `stderr` keeps what it writes there.
+ */
+function startApp(env: Record<string, string> = {}, options: { detached?: boolean; stderr?: boolean } = {}): App {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
     env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached,
+    stdio: ['ignore', 'pipe', options.stderr === true ? 'pipe' : 'inherit'],
+    detached: options.detached === true,
   });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const lines: Line[] = [];
   let rest = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     const parts = (rest + chunk).split('\n');
     rest = parts.pop()!;
     for (const part of parts) {
@@ -73,13 +80,18 @@ function startApp(env: Record<string, string> = {}, detached = false): App {
       return found;
     },
     exited: (ms) => within(ms, exit, 'the primary to exit'),
+    stderr: () => stderr,
   };
   apps.add(app);
   return app;
 }
 
-/** The pids of the workers the fixture's primary ever forked. */
-const forkedPids = (app: App): number[] => app.events().flatMap((event) => (event.type === 'fork' ? [event.pid] : []));
+/** The pids of the workers the fixture's primary forked, as far as its lines tell. */
+const forkedPids = (app: App): number[] =>
+  app.lines.flatMap((l) => [
+    ...(typeof l.value.pid === 'number' ? [l.value.pid] : []),
+    ...(Array.isArray(l.value.pids) ? (l.value.pids as number[]) : []),
+  ]);
 
 /** Kills, whatever a test left, the primary and every worker it forked. */
 function killAll(app: App): void {
@@ -184,7 +196,7 @@ describe('cluster', function () {
     });
 
     it('closes every worker once and exits 0 on a Ctrl-C, which sends SIGINT to the primary and its workers', async () => {
-      const app = startApp({}, true);
+      const app = startApp({}, { detached: true });
       const { pids } = await ready(app);
       process.kill(-app.child.pid!, 'SIGINT');
       expect(await app.exited(5000 + clusterCloseMargin)).to.equal(0);
@@ -288,6 +300,23 @@ describe('cluster', function () {
       const events = app.events();
       expect(events.some((e) => e.type === 'kill' || e.type === 'listening')).to.equal(false);
       expect(events.find((e) => e.type === 'exit')).to.deep.include({ reason: 'closed', code: 0 });
+    });
+
+    it('writes a worker failing to start, its error and its restart on stderr when no onEvent is given', async () => {
+      await writeFile(path.join(dir, 'failures'), '');
+      const app = startApp(
+        { WORKERS: '1', QUIET: '1', FAIL_FILE: path.join(dir, 'failures'), FAIL_STARTS: '1' },
+        { stderr: true },
+      );
+      const { pids, port } = await ready(app);
+      expect(app.events()).to.deep.equal([]);
+      expect(app.stderr()).to.match(
+        /^rxjet cluster: worker 0 \(pid \d+\) failed to start \(code 1\): Error: start 1 fails on purpose\n/,
+      );
+      expect(app.stderr()).to.include('rxjet cluster: restarting worker 0 in 20 ms\n');
+      expect(await answersUntil(port, pids)).to.deep.equal(pids);
+      app.child.kill('SIGTERM');
+      expect(await app.exited(5000 + clusterCloseMargin)).to.equal(0);
     });
 
     it('kills a worker that has not exited closeTimeout + clusterCloseMargin after SIGTERM, and still exits 0', async () => {
