@@ -211,6 +211,15 @@ describe('cluster', function () {
       expect(closed).to.have.members(pids);
     });
 
+    it('closes every worker gracefully on close(), after which the primary, holding nothing, ends with 0', async () => {
+      const app = startApp({ CLOSE_BY_CALL: '1' });
+      const { pids } = await ready(app);
+      expect(await app.exited(5000 + clusterCloseMargin)).to.equal(0);
+      expect(app.lines.filter((l) => l.kind === 'close-done').map((l) => l.value.pid)).to.have.members(pids);
+      expect(app.lines.at(-1)).to.deep.equal({ kind: 'closed-by-call', value: { pids: [] } });
+      expect(app.events().find((e) => e.type === 'closing')).to.deep.equal({ type: 'closing', pids });
+    });
+
     it('replaces a worker killed with SIGKILL at once, and the cluster keeps serving', async () => {
       const app = startApp();
       const { pids, port } = await ready(app);
