@@ -53,6 +53,15 @@ export {
   type RequestBody,
   type ResponseBody,
   type WebSocketResponse,
+  cluster,
+  ClusterPrimary,
+  clusterCloseMargin,
+  type ClusterOptions,
+  type ClusterEvent,
+  type ClusterWorkerEvent,
+  type ClusterExitEvent,
+  type ClusterRestartEvent,
+  type ClusterStateEvent,
 } from './server/index.js';
 export {
   connect,

@@ -1,7 +1,8 @@
 /**
  * The HTTP server: `serve` answers each request with a handler that returns a response, a
  * Promise or an Observable of one; bodies stream from Observables, async iterables and streams;
- * `sse` answers with Server-Sent Events; `text`, `json` and `form` read request bodies, and `multipart` streams uploads.
+ * `sse` answers with Server-Sent Events; `text`, `json` and `form` read request bodies, and `multipart` streams uploads;
+ * `cluster` runs one server per core.
  *
  * @module rxjet/server
  */
@@ -35,3 +36,14 @@ export type {
   ResponseBody,
   WebSocketResponse,
 } from './types.js';
+export { cluster } from './cluster.js';
+export { ClusterPrimary } from './cluster-primary.js';
+export {
+  clusterCloseMargin,
+  type ClusterOptions,
+  type ClusterEvent,
+  type ClusterWorkerEvent,
+  type ClusterExitEvent,
+  type ClusterRestartEvent,
+  type ClusterStateEvent,
+} from './cluster-options.js';
