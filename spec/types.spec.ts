@@ -1,6 +1,8 @@
 import { expectTypeOf } from 'expect-type';
 import { map, type Observable } from 'rxjs';
 import {
+  cluster,
+  ClusterPrimary,
   form,
   HttpError,
   inject,
@@ -47,6 +49,8 @@ describe('public types', () => {
 
   it('types serve, its server and handlers', () => {
     expectTypeOf(serve).returns.toEqualTypeOf<Promise<Server>>();
+    // In the primary, the ClusterPrimary; in a worker, what start() resolved to.
+    expectTypeOf(cluster<Server>).returns.toEqualTypeOf<Promise<Server | ClusterPrimary>>();
     expectTypeOf<Server['port']>().toEqualTypeOf<number>();
     expectTypeOf<Server['url']>().toEqualTypeOf<string>();
     expectTypeOf<Server['close']>().returns.toEqualTypeOf<Promise<void>>();

@@ -160,6 +160,39 @@ describe('cluster', function () {
       expect(await app.exited(5000 + clusterCloseMargin)).to.equal(0);
     });
 
+    it('carries a clusterBus room across workers: a message from a client on one worker reaches every client on both, once', async () => {
+      const app = startApp();
+      const { pids, port } = await ready(app);
+      // Connections are spread over the workers: open members until both workers hold some.
+      const members: { pid: number; client: WebSocket; got: string[] }[] = [];
+      await eventually(
+        async () => {
+          const client = new WebSocket(`ws://127.0.0.1:${port}/room`);
+          const got: string[] = [];
+          client.on('message', (data) => got.push(String(data)));
+          await within(10_000, once(client, 'open'), 'a member to join');
+          await until(() => got.length > 0, 'its greeting');
+          members.push({ pid: Number(got.shift()!.slice(4)), client, got });
+          return members.map((m) => m.pid);
+        },
+        (seen) => pids.every((pid) => seen.includes(pid)) && seen.length >= 4,
+        'members on both workers',
+        20_000,
+      );
+      const sender = members[0]!;
+      sender.client.send('hello');
+      sender.client.send('last');
+      // Per-publisher order: once 'last' is in, a second copy of 'hello' could only have come before it.
+      await until(() => members.every((m) => m.got.includes(`${sender.pid}: last`)), 'every member to get both');
+      for (const m of members)
+        expect(m.got, `member on ${m.pid}`).to.deep.equal([`${sender.pid}: hello`, `${sender.pid}: last`]);
+      const closes = members.map((m) => once(m.client, 'close') as Promise<[number, Buffer]>);
+      app.child.kill('SIGTERM');
+      for (const [code] of await within(10_000, Promise.all(closes), 'every member to be closed'))
+        expect(code).to.equal(1001);
+      expect(await app.exited(5000 + clusterCloseMargin)).to.equal(0);
+    });
+
     it('on SIGTERM lets an in-flight request finish, closes WebSockets with 1001, and exits 0 within the close timeout', async () => {
       const app = startApp({ CLOSE_TIMEOUT: '5000' });
       const { port } = await ready(app);
