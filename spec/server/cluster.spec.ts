@@ -169,7 +169,7 @@ describe('cluster', function () {
         async () => {
           const client = new WebSocket(`ws://127.0.0.1:${port}/room`);
           const got: string[] = [];
-          client.on('message', (data) => got.push(String(data)));
+          client.on('message', (data: Buffer) => got.push(data.toString()));
           await within(10_000, once(client, 'open'), 'a member to join');
           await until(() => got.length > 0, 'its greeting');
           members.push({ pid: Number(got.shift()!.slice(4)), client, got });
