@@ -12,6 +12,8 @@ export interface Bar {
   /** The target ratio; `atLeast` for throughput-like figures, `atMost` for latency and memory. */
   target: number;
   direction: 'atLeast' | 'atMost';
+  /** Why the ratio could not be measured (its value is then 0 and means nothing): shown instead of a bar. */
+  notMeasured?: string;
 }
 
 const escape = (text: string): string =>
@@ -19,6 +21,7 @@ const escape = (text: string): string =>
 
 /** True when a bar meets its target. */
 export function met(bar: Bar): boolean {
+  if (bar.notMeasured !== undefined) return false;
   return bar.direction === 'atLeast' ? bar.value >= bar.target : bar.value <= bar.target;
 }
 
@@ -44,6 +47,15 @@ export function chart(title: string, caption: string, bars: readonly Bar[]): str
     }
     const colour = met(bar) ? '#2e7d32' : '#c62828';
     const sign = bar.direction === 'atLeast' ? '≥' : '≤';
+    if (bar.notMeasured !== undefined) {
+      parts.push(
+        `<text x="${labelWidth - 8}" y="${y + 16}" class="label" text-anchor="end">${escape(bar.label)}</text>`,
+        `<line x1="${x(bar.target).toFixed(1)}" x2="${x(bar.target).toFixed(1)}" y1="${y + 1}" y2="${y + rowHeight - 1}" class="target"/>`,
+        `<text x="${labelWidth + 6}" y="${y + 16}" class="value">not measured: ${escape(bar.notMeasured)} (target ${sign} ${bar.target}x)</text>`,
+      );
+      y += rowHeight;
+      continue;
+    }
     parts.push(
       `<text x="${labelWidth - 8}" y="${y + 16}" class="label" text-anchor="end">${escape(bar.label)}</text>`,
       `<rect x="${labelWidth}" y="${y + 4}" width="${Math.max(1, x(bar.value) - labelWidth).toFixed(1)}" height="${rowHeight - 8}" fill="${colour}" rx="2"/>`,

@@ -16,11 +16,15 @@
  *                          against @fastify/compress and @fastify/static, with node:http by hand
  *  10. bench/uploads.ts    multipart uploads, one 100 MiB file and 100 files of 1 MiB: rxjet multipart() against
  *                          busboy piped by hand on node:http and Fastify with @fastify/multipart
+ *  11. bench/pubsub.ts     broadcast to 100 and 1000 WebSocket subscribers (rxjet hub topic vs a ws loop over
+ *                          wss.clients); across processes over Redis (rxjet redisBus vs bare redis, and vs Socket.IO
+ *                          with @socket.io/redis-adapter): messages/s and latency; rows not measured without
+ *                          redis-server
  * Each writes bench/results/<scenario>-latest.json. This script then gathers them into bench/results/latest.json
  * (every ratio with its target and whether it is met), draws bench/results/chart.svg, rewrites the table between the
  * `bench:summary` markers in README.md, and prints the summary.
  *
- * Run:    npm run bench                       (builds first; about 17 minutes)
+ * Run:    npm run bench                       (builds first; about 20 minutes)
  * Some:   BENCH_ONLY=server,client npm run bench
  * Redraw: BENCH_ONLY=none npm run bench       (summary, chart and README from the existing results files)
  * Env:    BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS and each script's own settings pass through.
@@ -43,6 +47,7 @@ const scenarios = [
   'routing',
   'middleware',
   'uploads',
+  'pubsub',
 ] as const;
 type Scenario = (typeof scenarios)[number];
 
@@ -95,6 +100,9 @@ function bars(data: Partial<Record<Scenario, Record<string, unknown>>>): Bar[] {
   ) => {
     if (value !== undefined) out.push({ group, label, value: Number(value.toFixed(3)), target, direction });
   };
+  /** A target its scenario recorded as not measured, with the reason, so that the summary shows it as such. */
+  const notMeasured = (group: string, label: string, target: number, direction: Bar['direction'], reason: string) =>
+    out.push({ group, label, value: 0, target, direction, notMeasured: reason });
 
   const hello = rows(data.server?.results);
   const rps = (id: string): number | undefined => num(find(hello, id)?.medianRequestsPerSecond);
@@ -263,6 +271,46 @@ function bars(data: Partial<Record<Scenario, Record<string, unknown>>>): Bar[] {
       'atLeast',
     );
   }
+
+  const pubsub = data.pubsub as
+    | {
+        broadcast?: { results?: unknown };
+        redis?: {
+          measured?: boolean;
+          reason?: string;
+          rate?: { size?: string; results?: unknown }[];
+          latency?: { results?: unknown };
+        };
+      }
+    | undefined;
+  const sizeName = (size: unknown): string => (size === 'big' ? '16 KiB' : '32 B');
+  const broadcast = rows(pubsub?.broadcast?.results) as (Row & { subscribers?: number; size?: string })[];
+  for (const row of broadcast.filter((r) => r.id === 'rxjet')) {
+    add(
+      '13. Pub/sub broadcast',
+      `${row.subscribers ?? '?'} subscribers, ${sizeName(row.size)}, rxjet hub / ws loop`,
+      num(row.ratio),
+      0.9,
+      'atLeast',
+    );
+  }
+  const redis = pubsub?.redis;
+  const rateOf = (size: string, id: string): number | undefined =>
+    num(find(rows(redis?.rate?.find((r) => r.size === size)?.results), id)?.ratio);
+  const p99Of = (id: string): number | undefined => num(find(rows(redis?.latency?.results), id)?.p99Ratio);
+  const overRedis: [string, () => number | undefined, number, Bar['direction']][] = [
+    ['32 B, rxjet redisBus / bare redis, messages/s', () => rateOf('small', 'rxjet'), 0.9, 'atLeast'],
+    ['16 KiB, rxjet redisBus / bare redis, messages/s', () => rateOf('big', 'rxjet'), 0.9, 'atLeast'],
+    ['32 B, rxjet over WebSocket / Socket.IO, messages/s', () => rateOf('small', 'rxjet-ws'), 1, 'atLeast'],
+    ['16 KiB, rxjet over WebSocket / Socket.IO, messages/s', () => rateOf('big', 'rxjet-ws'), 1, 'atLeast'],
+    ['p99 latency, rxjet redisBus / bare redis', () => p99Of('rxjet'), 1.1, 'atMost'],
+    ['p99 latency, rxjet over WebSocket / Socket.IO', () => p99Of('rxjet-ws'), 1, 'atMost'],
+  ];
+  for (const [label, value, target, direction] of overRedis) {
+    if (redis?.measured === false) {
+      notMeasured('14. Pub/sub over Redis', label, target, direction, redis.reason ?? 'unknown reason');
+    } else add('14. Pub/sub over Redis', label, value(), target, direction);
+  }
   return out;
 }
 
@@ -280,11 +328,15 @@ const groupScenario: Record<string, Scenario> = {
   '10. Router lookup': 'routing',
   '11. Compression and static files': 'middleware',
   '12. Uploads': 'uploads',
+  '13. Pub/sub broadcast': 'pubsub',
+  '14. Pub/sub over Redis': 'pubsub',
 };
 
 /** Groups measured without a load generator, whatever their scenario recorded for its other parts. */
 const fixedGroupGenerators: Record<string, string> = {
   '10. Router lookup': 'in-process calls',
+  '13. Pub/sub broadcast': 'ws clients',
+  '14. Pub/sub over Redis': 'publisher processes',
 };
 
 /** Scenarios whose load comes from one fixed peer; the others record the generator they picked. */
@@ -294,6 +346,7 @@ const fixedGenerators: Partial<Record<Scenario, string>> = {
   client: 'the measured clients',
   latency: 'bench/latency.ts',
   uploads: 'node:http clients',
+  pubsub: 'ws clients',
 };
 
 /** Which load generator produced a scenario's figures (wrk or autocannon, h2load or bench/h2-load.ts, …). */
@@ -319,7 +372,7 @@ function readmeTable(
     '| --- | --- | ---: | ---: | :---: | --- | --- |',
     ...all.map(
       (bar) =>
-        `| ${bar.group.replace(/^\d+\. /, '')} | ${bar.label} | ${bar.value.toFixed(2)}x | ${bar.direction === 'atLeast' ? '≥' : '≤'} ${bar.target}x | ${met(bar) ? 'yes' : 'no'} | ${generators(bar)} | ${dateOf(bar)} |`,
+        `| ${bar.group.replace(/^\d+\. /, '')} | ${bar.label} | ${bar.notMeasured === undefined ? `${bar.value.toFixed(2)}x` : '—'} | ${bar.direction === 'atLeast' ? '≥' : '≤'} ${bar.target}x | ${bar.notMeasured === undefined ? (met(bar) ? 'yes' : 'no') : `not measured: ${bar.notMeasured}`} | ${generators(bar)} | ${dateOf(bar)} |`,
     ),
     '',
     '![rxjet against the bare platform](bench/results/chart.svg)',
@@ -389,9 +442,9 @@ async function runParent(): Promise<void> {
     ['measure', 'ratio', 'target', 'met', 'load from'],
     ...all.map((bar) => [
       `${bar.group}: ${bar.label}`,
-      `${bar.value.toFixed(2)}x`,
+      bar.notMeasured === undefined ? `${bar.value.toFixed(2)}x` : '-',
       `${bar.direction === 'atLeast' ? '>=' : '<='} ${bar.target}x`,
-      met(bar) ? 'yes' : 'NO',
+      bar.notMeasured === undefined ? (met(bar) ? 'yes' : 'NO') : `not measured: ${bar.notMeasured}`,
       generators(bar),
     ]),
   ]);
