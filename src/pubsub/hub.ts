@@ -4,6 +4,7 @@ import { BusError, HubClosedError, InvalidOptionError } from '../internal/errors
 import { checkKnownOptions, integerOption } from '../internal/validate.js';
 import type { Bus } from './bus.js';
 import { decode, encode } from './codec.js';
+import { Deadlines } from './deadlines.js';
 import { memoryBus } from './memory-bus.js';
 
 /** Options of {@link createHub}. */
@@ -134,12 +135,14 @@ const resolved = Promise.resolve();
 class TopicHub implements Hub {
   readonly #bus: Bus;
   readonly #publishTimeout: number;
+  readonly #deadlines: Deadlines;
   readonly #topics = new Map<string, TopicState>();
   #closing: Promise<void> | undefined;
 
   constructor(bus: Bus, publishTimeout: number) {
     this.#bus = bus;
     this.#publishTimeout = publishTimeout;
+    this.#deadlines = new Deadlines(publishTimeout);
   }
 
   get closed(): boolean {
@@ -187,39 +190,30 @@ class TopicHub implements Hub {
       if (!(error instanceof Error)) throw error; // encode throws UnencodableMessageErrors only
       return Promise.reject(error);
     }
-    const controller = new AbortController();
+    const window = this.#deadlines.begin();
+    const { signal } = window;
     const joining = this.#topics.get(name)?.joining;
     let taken: void | Promise<void>;
     try {
       taken =
         joining === undefined
-          ? this.#bus.publish(name, message, controller.signal)
+          ? this.#bus.publish(name, message, signal)
           : joining.then(() => {
-              if (!controller.signal.aborted) return this.#bus.publish(name, message, controller.signal);
+              if (!signal.aborted) return this.#bus.publish(name, message, signal);
             });
     } catch (cause) {
+      window.release();
       return Promise.reject(new BusError(name, 'publish', { cause }));
     }
-    return taken === undefined ? resolved : this.#bounded(name, taken, controller);
-  }
-
-  #bounded(name: string, taken: Promise<void>, controller: AbortController): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        controller.abort();
-        reject(new BusError(name, 'publish', { timeout: this.#publishTimeout }));
-      }, this.#publishTimeout);
-      taken.then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (cause: unknown) => {
-          clearTimeout(timer);
-          reject(cause instanceof BusError ? cause : new BusError(name, 'publish', { cause }));
-        },
-      );
-    });
+    if (taken === undefined) {
+      window.release();
+      return resolved;
+    }
+    return window.bound(
+      taken,
+      () => new BusError(name, 'publish', { timeout: this.#publishTimeout }),
+      (cause) => (cause instanceof BusError ? cause : new BusError(name, 'publish', { cause })),
+    );
   }
 
   #leave(name: string, state: TopicState, subscriber: Subscriber<unknown>): void {
