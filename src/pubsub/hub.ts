@@ -19,7 +19,8 @@ export interface HubOptions {
   /**
    * Milliseconds `publish` waits for the bus to take a message (for Redis: the server's reply,
    * after the first connection) before it rejects with a `BusError`; the message is then dropped,
-   * never sent later.
+   * never sent later. Publishes begun within a tenth of it (at most 100 ms) share one timer, so
+   * one may be refused up to that much sooner, never later.
    * @default 5000
    */
   publishTimeout?: number;
