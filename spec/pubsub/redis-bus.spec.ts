@@ -158,12 +158,16 @@ describe('redisBus', function () {
       client.destroy();
     }
   });
+});
 
+// Checked before any connection is made: runs with or without a redis-server.
+describe('redisBus options', () => {
   it('throws an InvalidOptionError for a bad option, naming it', () => {
+    const url = 'redis://127.0.0.1';
     expect(() => redisBus({})).to.throw(InvalidOptionError, /"url"/);
-    expect(() => redisBus({ url: redis.url, client: createClient() })).to.throw(InvalidOptionError, /"url"/);
+    expect(() => redisBus({ url, client: createClient() })).to.throw(InvalidOptionError, /"url"/);
     expect(() => redisBus({ url: 'http://x' })).to.throw(InvalidOptionError, /"url"/);
-    expect(() => redisBus({ url: redis.url, prefix: 1 as never })).to.throw(InvalidOptionError, /"prefix"/);
+    expect(() => redisBus({ url, prefix: 1 as never })).to.throw(InvalidOptionError, /"prefix"/);
     expect(() => redisBus({ client: {} as never })).to.throw(InvalidOptionError, /"client"/);
   });
 });
