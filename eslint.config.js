@@ -3,7 +3,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'docs/api/', '.dependency-cruiser.cjs'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'docs/api/', '.dependency-cruiser.cjs', 'bench/.child-*.mjs'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
