@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 import type { Observable } from 'rxjs';
+import { WebSocket } from 'ws';
 
 /** The first argument of a forked script, telling it to run its server instead of the benchmark. */
 const CHILD_FLAG = '--bench-child';
@@ -202,6 +203,50 @@ function compiledChild(script: string): string {
     compiled.set(source, out);
   }
   return out;
+}
+
+/** Opens one WebSocket client connection (no compression); `emfile` is the error message when out of descriptors. */
+function connectOne(url: string, emfile: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`${url} did not accept a WebSocket connection within 10 s`));
+    }, 10_000);
+    ws.once('open', () => {
+      clearTimeout(timer);
+      ws.removeAllListeners('error');
+      // Errors after the handshake are counted by whoever uses the socket; never let one throw.
+      ws.on('error', () => undefined);
+      resolve(ws);
+    });
+    ws.once('error', (error: Error & { code?: string }) => {
+      clearTimeout(timer);
+      ws.terminate();
+      reject(error.code === 'EMFILE' ? new Error(emfile) : error);
+    });
+  });
+}
+
+/**
+ * Opens `count` WebSocket client connections, `batch` at a time; closes those already open if one fails. `emfile`
+ * is the error message to give when the process runs out of file descriptors.
+ */
+export async function connectMany(url: string, count: number, batch: number, emfile: string): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  try {
+    while (sockets.length < count) {
+      const size = Math.min(batch, count - sockets.length);
+      const opened = await Promise.allSettled(Array.from({ length: size }, () => connectOne(url, emfile)));
+      for (const result of opened) if (result.status === 'fulfilled') sockets.push(result.value);
+      const failed = opened.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    }
+    return sockets;
+  } catch (error) {
+    for (const ws of sockets) ws.terminate();
+    throw error;
+  }
 }
 
 /** Sends a child the request `request` and waits for its answer of type `answer`, to query a running server. */

@@ -524,50 +524,6 @@ interface BroadcastSample {
   errors: number;
 }
 
-/** Opens one client connection. */
-function connect(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new Error(`${url} did not accept a WebSocket connection within 10 s`));
-    }, 10_000);
-    ws.once('open', () => {
-      clearTimeout(timer);
-      ws.removeAllListeners('error');
-      ws.on('error', () => undefined); // counted by whoever uses the socket
-      resolve(ws);
-    });
-    ws.once('error', (error: Error & { code?: string }) => {
-      clearTimeout(timer);
-      ws.terminate();
-      reject(
-        error.code === 'EMFILE'
-          ? new Error('Out of file descriptors: raise ulimit -n or lower BENCH_PUBSUB_SUBSCRIBERS.')
-          : error,
-      );
-    });
-  });
-}
-
-/** Opens `count` connections, 200 at a time; closes those already open if one fails. */
-async function connectMany(url: string, count: number): Promise<WebSocket[]> {
-  const sockets: WebSocket[] = [];
-  try {
-    while (sockets.length < count) {
-      const size = Math.min(200, count - sockets.length);
-      const opened = await Promise.allSettled(Array.from({ length: size }, () => connect(url)));
-      for (const result of opened) if (result.status === 'fulfilled') sockets.push(result.value);
-      const failed = opened.find((result) => result.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-    }
-    return sockets;
-  } catch (error) {
-    for (const ws of sockets) ws.terminate();
-    throw error;
-  }
-}
-
 /** A ring of per-message counters, larger than any window. */
 const RING = 1 << 12;
 
@@ -701,7 +657,16 @@ async function broadcastPart(
   );
   const results: BroadcastResult[] = [];
   for (const subscribers of counts) {
-    const sockets = await Promise.all(servers.map((s) => connectMany(`ws://127.0.0.1:${s.port}/`, subscribers)));
+    const sockets = await Promise.all(
+      servers.map((s) =>
+        lib.connectMany(
+          `ws://127.0.0.1:${s.port}/`,
+          subscribers,
+          200,
+          'Out of file descriptors: raise ulimit -n or lower BENCH_PUBSUB_SUBSCRIBERS.',
+        ),
+      ),
+    );
     await lib.delay(300);
     for (const size of ['small', 'big'] as const) {
       const expected = Array.from({ length: 100 }, (_, seq) =>

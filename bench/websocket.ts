@@ -142,47 +142,6 @@ function emfileHelp(connections: number): string {
   );
 }
 
-/** Opens one client connection. */
-function connect(url: string, total: number): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new Error(`${url} did not accept a WebSocket connection within 10 s`));
-    }, 10_000);
-    ws.once('open', () => {
-      clearTimeout(timer);
-      ws.removeAllListeners('error');
-      // Errors after the handshake are counted by whoever uses the socket; never let one throw.
-      ws.on('error', () => undefined);
-      resolve(ws);
-    });
-    ws.once('error', (error: Error & { code?: string }) => {
-      clearTimeout(timer);
-      ws.terminate();
-      reject(error.code === 'EMFILE' ? new Error(emfileHelp(total)) : error);
-    });
-  });
-}
-
-/** Opens `count` client connections, `batch` at a time; closes those already open if one fails. */
-async function connectMany(url: string, count: number, batch: number): Promise<WebSocket[]> {
-  const sockets: WebSocket[] = [];
-  try {
-    while (sockets.length < count) {
-      const size = Math.min(batch, count - sockets.length);
-      const opened = await Promise.allSettled(Array.from({ length: size }, () => connect(url, count)));
-      for (const result of opened) if (result.status === 'fulfilled') sockets.push(result.value);
-      const failed = opened.find((result) => result.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-    }
-    return sockets;
-  } catch (error) {
-    for (const ws of sockets) ws.terminate();
-    throw error;
-  }
-}
-
 /** Closes the connections with a close handshake, waiting at most 5 s for it. */
 async function closeAll(sockets: WebSocket[]): Promise<void> {
   await Promise.all(
@@ -213,7 +172,7 @@ function isEcho(data: RawData, isBinary: boolean): boolean {
 
 /** Echo round trips per second over `connections` clients, one message in flight on each. */
 async function echo(server: lib.ChildServer, seconds: number, connections: number): Promise<EchoSample> {
-  const sockets = await connectMany(`ws://127.0.0.1:${server.port}`, connections, BATCH);
+  const sockets = await lib.connectMany(`ws://127.0.0.1:${server.port}`, connections, BATCH, emfileHelp(connections));
   let running = true;
   let roundTrips = 0;
   let errors = 0;
@@ -250,7 +209,7 @@ async function throughput(
   streams: number,
   window: number,
 ): Promise<ThroughputSample> {
-  const sockets = await connectMany(`ws://127.0.0.1:${server.port}`, streams, BATCH);
+  const sockets = await lib.connectMany(`ws://127.0.0.1:${server.port}`, streams, BATCH, emfileHelp(streams));
   let running = true;
   let received = 0;
   let errors = 0;
@@ -298,7 +257,7 @@ async function idleMemory(contender: (typeof contenders)[number], connections: n
   try {
     await lib.delay(200);
     const before = await lib.ask<MemoryMessage>(child, 'measure', 'memory');
-    const sockets = await connectMany(`ws://127.0.0.1:${port}`, connections, BATCH);
+    const sockets = await lib.connectMany(`ws://127.0.0.1:${port}`, connections, BATCH, emfileHelp(connections));
     await lib.delay(500);
     const after = await lib.ask<MemoryMessage>(child, 'measure', 'memory');
     for (const ws of sockets) ws.terminate();

@@ -4,7 +4,7 @@ import { createClient } from 'redis';
 import { BusError, InvalidOptionError } from '../../src/index.js';
 import { createHub, redisBus, type Hub } from '../../src/pubsub/index.js';
 import { eventually, until, within } from '../helpers.js';
-import { numsub, redisMissing, startRedis, type RedisServer } from './redis-server.js';
+import { numsub, startRedisOrSkip, type RedisServer } from './redis-server.js';
 
 describe('redisBus', function () {
   this.timeout(30_000);
@@ -25,12 +25,7 @@ describe('redisBus', function () {
     );
 
   before(async function () {
-    const missing = redisMissing();
-    if (missing !== undefined) {
-      console.log(`    skipped: ${missing}`);
-      this.skip();
-    }
-    redis = await startRedis();
+    redis = await startRedisOrSkip(this);
   });
   afterEach(async () => {
     await Promise.all(hubs.splice(0).map((h) => h.close()));

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { createHub, redisBus, type Hub } from '../../src/pubsub/index.js';
 import { closeAll, eventually, start, until, within } from '../helpers.js';
-import { numsub, redisMissing, startRedis, type RedisServer } from './redis-server.js';
+import { numsub, startRedisOrSkip, type RedisServer } from './redis-server.js';
 
 /** A plain `ws` client, open, keeping what it receives as text. */
 async function member(url: string): Promise<{ client: WebSocket; received: string[] }> {
@@ -20,12 +20,7 @@ describe('WebSocket rooms over two rxjet servers on one Redis', function () {
   const hubs: Hub[] = [];
 
   before(async function () {
-    const missing = redisMissing();
-    if (missing !== undefined) {
-      console.log(`    skipped: ${missing}`);
-      this.skip();
-    }
-    redis = await startRedis();
+    redis = await startRedisOrSkip(this);
   });
   afterEach(async () => {
     await closeAll();

@@ -32,6 +32,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * For a suite's `before`: starts a redis-server, or, where none is installed, says why and skips
+ * the suite (the only skip the suite allows).
+ */
+export async function startRedisOrSkip(context: Mocha.Context): Promise<RedisServer> {
+  const missing = redisMissing();
+  if (missing !== undefined) {
+    console.log(`    skipped: ${missing}`);
+    context.skip();
+  }
+  return startRedis();
+}
+
 /** Starts a redis-server with no persistence on a free port. */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();

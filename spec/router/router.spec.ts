@@ -9,7 +9,7 @@ import { router, type Middleware, type Router } from '../../src/router/index.js'
 import { InvalidOptionError } from '../../src/index.js';
 import { sse } from '../../src/server/index.js';
 import { inject, mockRequest } from '../../src/testing/index.js';
-import { closeAll, fetchText, rawExchange, start, until, within } from '../helpers.js';
+import { childEnv, closeAll, fetchText, rawExchange, start, until, within } from '../helpers.js';
 
 const run = promisify(execFile);
 
@@ -94,14 +94,11 @@ describe('router over real sockets', () => {
       `;
       const expected = ['200 {"id":"1","post":"x y"}', '200 {"id":"1","post":"2"}', '200 {"*":"a/b"}'];
       for (const flags of [[], ['--disallow-code-generation-from-strings']]) {
-        const { stdout } = await run(process.execPath, [
-          ...flags,
-          '--import',
-          'tsx',
-          '--input-type=module',
-          '-e',
-          script,
-        ]);
+        const { stdout } = await run(
+          process.execPath,
+          [...flags, '--import', 'tsx', '--input-type=module', '-e', script],
+          { env: childEnv() },
+        );
         const seen = JSON.parse(stdout) as string[];
         expect(seen.slice(0, 3), flags.join(' ') || 'default').to.deep.equal(expected);
         expect(seen[3], 'a malformed escape').to.match(/^400 /);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { InvalidOptionError } from '../../src/internal/errors.js';
 import { cluster, clusterCloseMargin, type ClusterEvent, type ClusterOptions } from '../../src/server/index.js';
-import { eventually, fetchText, until, within } from '../helpers.js';
+import { childEnv, eventually, fetchText, until, within } from '../helpers.js';
 
 /*
  * cluster() against real processes: spec/fixtures/cluster-app.ts runs as a user's entry script
@@ -45,9 +45,9 @@ const apps = new Set<App>();
  */
 function startApp(env: Record<string, string> = {}, options: { detached?: boolean; stderr?: boolean } = {}): App {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-    // The fixture and its workers run src/ through tsx, as this process does: unlike a child that
-    // runs dist/, their coverage maps onto src/ as it is, so they keep the coverage variable.
-    env: { ...process.env, ...env },
+    // No coverage from the fixture's processes: their tsx transpiles src/ unlike this process's,
+    // and merged with it, their counts mark covered lines of every shared file as missed.
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', options.stderr === true ? 'pipe' : 'inherit'],
     detached: options.detached === true,
   });
