@@ -134,8 +134,11 @@ describe('WebSocket client', function () {
     const connection$ = websocket(server.url);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(connections).to.equal(0);
-    const subscription = connection$.subscribe();
-    await until(() => connections === 1, 'the connection');
+    let open = false;
+    const subscription = connection$.subscribe(() => (open = true));
+    // The server sees the connection before the client reads the 101: an unsubscribe in between
+    // aborts the handshake (1006), so both ends must be open before the normal close is asked for.
+    await until(() => connections === 1 && open, 'the connection');
     subscription.unsubscribe();
     await until(() => codes.length === 1, 'the close');
     expect(codes).to.deep.equal([1000]);
@@ -227,6 +230,36 @@ describe('WebSocket client', function () {
 describe('WebSocket client limits', function () {
   this.timeout(20_000);
   afterEach(closeAll);
+
+  it('aborts the handshake when unsubscribed before the server answers: the socket is closed at once', async () => {
+    const held = createServer();
+    let socketClosed = false;
+    let upgrades = 0;
+    held.on('upgrade', (_request, socket) => {
+      upgrades++;
+      // Never answered. The server's socket allows half-open: the client's end shows as 'end'.
+      socket.on('end', () => (socketClosed = true));
+      socket.on('close', () => (socketClosed = true));
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    const { port } = held.address() as AddressInfo;
+    try {
+      const events: string[] = [];
+      const subscription = websocket(`ws://127.0.0.1:${port}`).subscribe({
+        next: () => events.push('next'),
+        error: () => events.push('error'),
+        complete: () => events.push('complete'),
+      });
+      await until(() => upgrades === 1, 'the upgrade request');
+      subscription.unsubscribe();
+      await until(() => socketClosed, 'the socket to close');
+      expect(events).to.deep.equal([]);
+    } finally {
+      held.closeAllConnections();
+      held.close();
+    }
+  });
 
   it('fails with a WebSocketConnectError when the handshake takes longer than handshakeTimeout', async () => {
     const silent = createServer();
