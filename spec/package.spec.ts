@@ -304,6 +304,63 @@ describe(`the package, packed and installed in an empty project (Node ${process.
     });
   });
 
+  it('loads ws, undici, busboy, mime-types, negotiator, node:http2, https, tls and cluster only once they are used', async () => {
+    await writeFile(
+      path.join(consumer, 'lazy.mjs'),
+      `
+      import { createRequire } from 'node:module';
+      const require = createRequire(import.meta.url);
+      const lazy = ['ws', 'undici', '@fastify/busboy', 'mime-types', 'negotiator'];
+      // node's own listen() loads cluster, and undici loads https and tls: checked before either runs.
+      const builtins = ['http2', 'https', 'tls', 'cluster'];
+      const packages = () => lazy.filter((name) => Object.keys(require.cache).some((file) => file.includes('/node_modules/' + name + '/')));
+      const loaded = () => ({
+        packages: packages(),
+        builtins: builtins.filter((name) => process.moduleLoadList.includes('NativeModule ' + name)),
+      });
+      const rxjet = await import('rxjet');
+      const atImport = loaded();
+      const { firstValueFrom, mergeMap, of, reduce, map } = await import('rxjs');
+      const server = await rxjet.serve({
+        port: 0,
+        host: '127.0.0.1',
+        handler: rxjet.router()
+          .get('/ws', () => ({ websocket: (conn) => conn.in$ }))
+          .post('/upload', (req) => rxjet.multipart(req).pipe(
+            mergeMap((part) => (part.kind === 'file' ? part.body.pipe(reduce((n, c) => n + c.byteLength, 0)) : of(0))),
+            reduce((a, b) => a + b, 0),
+            map((n) => ({ body: String(n) })),
+          ))
+          .use(rxjet.compress())
+          .get('/static/*', rxjet.serveStatic('.')),
+      });
+      const afterServe = { ...loaded(), builtins: loaded().builtins.filter((name) => name !== 'cluster') };
+      const conn = await rxjet.connect(server.url.replace('http', 'ws') + '/ws', (c) => undefined);
+      const echoed = firstValueFrom(conn.in$);
+      conn.out$.next('hi');
+      const echo = await echoed;
+      conn.out$.complete();
+      const client = rxjet.createClient();
+      const upload = (await firstValueFrom(rxjet.post(client, server.url + '/upload', { multipart: { f: { value: 'abcd', filename: 'f.txt' } }, as: 'text' }))).body;
+      const file = await firstValueFrom(rxjet.get(client, server.url + '/static/package-lock.json', { headers: { 'accept-encoding': 'gzip' }, as: 'bytes' }));
+      const afterUse = packages();
+      await client.close();
+      await server.close();
+      console.log(JSON.stringify({ atImport, afterServe, afterUse, echo, upload, file: [file.status, file.headers['content-type'], file.headers['content-encoding']] }));
+      `,
+    );
+    const { stdout } = await run(process.execPath, ['lazy.mjs'], consumer);
+    const none = { packages: [], builtins: [] };
+    expect(JSON.parse(stdout)).to.deep.equal({
+      atImport: none,
+      afterServe: none,
+      afterUse: ['ws', 'undici', '@fastify/busboy', 'mime-types', 'negotiator'],
+      echo: 'hi',
+      upload: '4',
+      file: [200, 'application/json; charset=utf-8', 'gzip'],
+    });
+  });
+
   it('works without its optional peer redis, whose bus then throws a MissingPackageError naming it', async () => {
     await writeFile(
       path.join(consumer, 'no-redis.mjs'),

@@ -1,6 +1,7 @@
 // The undici side of the client: the pool, sending one dispatch, multipart bodies, and failures as errors.
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher, EnvHttpProxyAgent, errors, FormData, ProxyAgent } from 'undici';
+import type { Dispatcher, FormData } from 'undici';
+import { undiciPackage } from '../internal/packages.js';
 import { AbortError, NetworkError, TimeoutError, type TimeoutPhase } from '../internal/errors.js';
 import type { DispatchHandler } from './dispatch-handler.js';
 
@@ -33,6 +34,7 @@ export function pool(settings: PoolSettings): Dispatcher {
     allowH2: settings.allowH2,
     connect: { timeout: settings.connectTimeout, ca: settings.ca, rejectUnauthorized: settings.rejectUnauthorized },
   };
+  const { Agent, EnvHttpProxyAgent, ProxyAgent } = undiciPackage();
   return settings.proxy === undefined
     ? new Agent(options)
     : settings.proxy === 'env'
@@ -74,7 +76,7 @@ export type MultipartField =
  * (CVE-2025-22150 was a guessable one) and sets the content-type that names it.
  */
 export function multipartBody(fields: Record<string, MultipartField | readonly MultipartField[]>): FormData {
-  const form = new FormData();
+  const form = new (undiciPackage().FormData)();
   for (const [name, given] of Object.entries(fields)) {
     for (const field of Array.isArray(given) ? (given as readonly MultipartField[]) : [given as MultipartField]) {
       if (typeof field === 'string') {
@@ -90,7 +92,7 @@ export function multipartBody(fields: Record<string, MultipartField | readonly M
 
 /** True for a body made by {@link multipartBody}. */
 export function isFormData(body: unknown): body is FormData {
-  return body instanceof FormData;
+  return typeof body === 'object' && body !== null && body instanceof undiciPackage().FormData;
 }
 
 /**
@@ -106,6 +108,7 @@ export function failure(
   timeouts: Record<Exclude<TimeoutPhase, 'total'>, number>,
   connected = true,
 ): Error {
+  const { errors } = undiciPackage();
   if (error instanceof errors.ConnectTimeoutError)
     return new TimeoutError(method, url, 'connect', timeouts.connect, { cause: error });
   if (error instanceof errors.HeadersTimeoutError)

@@ -1,8 +1,8 @@
 // `compress()`: response compression (br, gzip, deflate) negotiated from Accept-Encoding.
-import Negotiator from 'negotiator';
 import { isObservable, map, mergeMap, of, type Observable } from 'rxjs';
 import { describe, InvalidOptionError } from '../internal/errors.js';
 import type { OutgoingHeaders } from '../internal/headers.js';
+import { negotiatorPackage } from '../internal/packages.js';
 import { isAsyncIterable, isPullable } from '../internal/pull.js';
 import { checkKnownOptions, functionOption, integerOption } from '../internal/validate.js';
 import type { Middleware, Next } from '../router/types.js';
@@ -260,6 +260,7 @@ function planFor(
   const length = size ?? Number(headerOf(headers, 'content-length') ?? Infinity);
   if (length < settings.threshold) return undefined;
   // From here on, the answer depends on the request's Accept-Encoding.
+  const Negotiator = negotiatorPackage();
   const negotiator = new Negotiator({ headers: { 'accept-encoding': req.headers['accept-encoding'] ?? '' } });
   const [choice] = (negotiator.encodings as PreferredEncodings).call(negotiator, offered, { preferred: offered });
   const encoding = choice === undefined || choice === 'identity' ? undefined : (choice as CompressEncoding);

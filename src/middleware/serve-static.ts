@@ -2,9 +2,9 @@
 import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { contentType } from 'mime-types';
 import { describe, HttpError, InvalidOptionError } from '../internal/errors.js';
 import { booleanOption, checkKnownOptions, choiceOption, integerOption } from '../internal/validate.js';
+import { mimeTypesPackage } from '../internal/packages.js';
 import { plainResponse } from '../server/to-response.js';
 import type { Handler, JetRequest, JetResponse } from '../server/types.js';
 import { byteRange } from './byte-range.js';
@@ -189,7 +189,7 @@ function fileResponse(req: JetRequest, { file, stats, name }: Found, config: Con
     return plainResponse(416, undefined, { 'accept-ranges': 'bytes', 'content-range': `bytes */${size}` });
   }
   const { start, end } = range === 'whole' ? { start: 0, end: size - 1 } : range;
-  headers['content-type'] = contentType(path.extname(name)) || 'application/octet-stream';
+  headers['content-type'] = mimeTypesPackage().contentType(path.extname(name)) || 'application/octet-stream';
   headers['content-length'] = String(end - start + 1);
   if (range !== 'whole') headers['content-range'] = `bytes ${start}-${end}/${size}`;
   const body = req.method === 'HEAD' || end < start ? undefined : fileBody(file, start, end, stats);

@@ -1,6 +1,7 @@
 // This process's end of the node:cluster bus: the primary relays between workers, a worker talks to the primary.
 import { Buffer } from 'node:buffer';
-import cluster, { type Worker } from 'node:cluster';
+import type { Worker } from 'node:cluster';
+import { nodeCluster } from '../internal/packages.js';
 import { deliveryQueue } from './delivery-queue.js';
 
 /** What crosses the IPC channel: JSON, so bytes travel as base64 whatever the cluster's serialization. */
@@ -28,7 +29,8 @@ export class ClusterLink {
   readonly #local = new Map<string, Set<Deliver>>();
   /** In the primary: the workers that have a subscriber, by topic. */
   readonly #workers = new Map<string, Set<Worker>>();
-  readonly #isWorker = cluster.isWorker;
+  readonly #cluster = nodeCluster();
+  readonly #isWorker = this.#cluster.isWorker;
   #holders = 0;
   readonly #deliverLocal = deliveryQueue((topic, message) => {
     const delivers = this.#local.get(topic);
@@ -40,8 +42,8 @@ export class ClusterLink {
     if (this.#isWorker) {
       process.on('message', this.#fromPrimary);
     } else {
-      cluster.on('message', this.#fromWorker);
-      cluster.on('exit', this.#exited);
+      this.#cluster.on('message', this.#fromWorker);
+      this.#cluster.on('exit', this.#exited);
     }
   }
 
@@ -50,8 +52,8 @@ export class ClusterLink {
     if (this.#isWorker) {
       process.off('message', this.#fromPrimary);
     } else {
-      cluster.off('message', this.#fromWorker);
-      cluster.off('exit', this.#exited);
+      this.#cluster.off('message', this.#fromWorker);
+      this.#cluster.off('exit', this.#exited);
       this.#workers.clear();
     }
   }

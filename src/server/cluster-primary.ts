@@ -1,5 +1,6 @@
 // The primary of `cluster()`: forks the workers, replaces those that die, and closes them all on a signal.
-import nodeCluster, { type Worker } from 'node:cluster';
+import type { Worker } from 'node:cluster';
+import { nodeCluster } from '../internal/packages.js';
 import { clusterCloseMargin, restartDelayFor, type ClusterConfig } from './cluster-options.js';
 import { isClusterMessage, kClusterMessage, type ClusterMessage } from './cluster-worker.js';
 
@@ -120,7 +121,7 @@ export class ClusterPrimary {
 
   private fork(slot: Slot): void {
     const { config } = this;
-    const worker = nodeCluster.fork();
+    const worker = nodeCluster().fork();
     slot.worker = worker;
     slot.listening = false;
     const pid = worker.process.pid!;

@@ -1,6 +1,6 @@
 // `cluster()`: one server per core, in workers that a primary forks, replaces when they die and closes on a signal.
-import nodeCluster from 'node:cluster';
 import { InvalidOptionError } from '../internal/errors.js';
+import { nodeCluster } from '../internal/packages.js';
 import { resolveClusterOptions, type ClusterOptions } from './cluster-options.js';
 import { ClusterPrimary } from './cluster-primary.js';
 import { runWorker } from './cluster-worker.js';
@@ -48,7 +48,7 @@ export function cluster<T>(options: ClusterOptions<T>): Promise<T | ClusterPrima
     );
   }
   running = true;
-  if (nodeCluster.isWorker) return runWorker(config);
+  if (nodeCluster().isWorker) return runWorker(config);
   return new Promise((resolve) => {
     let closing = false;
     let forced = false;

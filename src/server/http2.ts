@@ -1,16 +1,9 @@
 // Serving HTTP/2 beside HTTP/1.1 on one port: the front that routes each connection, and the h2
 // response target.
 import type { Server as HttpServer, OutgoingHttpHeaders } from 'node:http';
-import {
-  constants,
-  createServer as createHttp2Server,
-  type Http2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type Http2Session,
-} from 'node:http2';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { ServerConfig } from './options.js';
 import type { ResponseTarget } from './response-target.js';
 
@@ -45,7 +38,8 @@ export class Http2Front implements Listening {
     config: ServerConfig,
     listener: Http2Listener,
   ) {
-    const http2 = createHttp2Server(
+    // node:http2 and node:tls are loaded here, by the servers that speak them, not by every import.
+    const http2 = process.getBuiltinModule('node:http2').createServer(
       {
         settings: {
           maxConcurrentStreams: config.maxConcurrentStreams,
@@ -76,9 +70,11 @@ export class Http2Front implements Listening {
     if (config.tls === undefined) {
       this.front = createNetServer({ noDelay: true }, (socket) => sniff(socket, config.headersTimeout, dispatch));
     } else {
-      const tls = createTlsServer({ ...config.tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket: TLSSocket) =>
-        dispatch(socket, socket.alpnProtocol === 'h2'),
-      );
+      const tls = process
+        .getBuiltinModule('node:tls')
+        .createServer({ ...config.tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket: TLSSocket) =>
+          dispatch(socket, socket.alpnProtocol === 'h2'),
+        );
       tls.on('connection', (socket: Socket) => socket.setNoDelay(true));
       this.front = tls;
     }
@@ -113,7 +109,7 @@ export function listeningOn(node: HttpServer): Listening {
 const pseudoHeaders = 4;
 
 function limitUpload(stream: import('node:http2').ServerHttp2Stream, timeout: number): void {
-  const timer = setTimeout(() => stream.close(constants.NGHTTP2_CANCEL), timeout);
+  const timer = setTimeout(() => stream.close(http2Constants().NGHTTP2_CANCEL), timeout);
   const clear = (): void => clearTimeout(timer);
   stream.once('end', clear);
   stream.once('close', clear);
@@ -205,7 +201,7 @@ class Http2Response implements ResponseTarget {
   }
   destroy(): unknown {
     // RST_STREAM: the client sees a broken response, never a clean short one.
-    this.res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    this.res.stream.close(http2Constants().NGHTTP2_INTERNAL_ERROR);
     return this;
   }
   on(event: 'close' | 'drain', listener: () => void): unknown {
@@ -214,4 +210,8 @@ class Http2Response implements ResponseTarget {
   off(event: 'close' | 'drain', listener: () => void): unknown {
     return this.res.off(event, listener);
   }
+}
+
+function http2Constants(): typeof import('node:http2').constants {
+  return process.getBuiltinModule('node:http2').constants;
 }

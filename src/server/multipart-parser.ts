@@ -1,6 +1,7 @@
 // The framing of multipart/form-data: @fastify/busboy's Dicer finds the boundaries and header
 // blocks; this file reads each part's head strictly and hands its bytes on, all synchronously.
-import { Dicer } from '@fastify/busboy';
+import type { Dicer } from '@fastify/busboy';
+import { busboyPackage } from '../internal/packages.js';
 import { HttpError } from '../internal/errors.js';
 import { isToken, parseParameterized, utf8Header } from './multipart-params.js';
 
@@ -79,7 +80,7 @@ export class FormDataParser {
   ) {
     // maxHeaderSize is read by Dicer's header parser though its typings leave it out.
     const config = { boundary, maxHeaderSize: limits.maxHeaderSize + 2 + paddingAllowance };
-    const dicer = new Dicer(config);
+    const dicer = new (busboyPackage().Dicer)(config);
     this.dicer = dicer;
     const headerParser = (dicer as unknown as { _hparser?: Partial<HeaderParser> })._hparser;
     if (typeof headerParser?._parseHeader !== 'function' || typeof headerParser.buffer !== 'string') {

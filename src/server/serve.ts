@@ -1,7 +1,6 @@
 // `serve()` and the running `Server`: listening, request dispatch, stats and graceful close.
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from 'node:http';
 import type { Http2Server } from 'node:http2';
-import { createServer as createSecureServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { InvalidOptionError } from '../internal/errors.js';
 import { Exchange } from './exchange.js';
@@ -67,7 +66,7 @@ export function serve(options: ServeOptions): Promise<Server> {
   const node: NodeServer =
     config.tls === undefined || config.http2
       ? createServer(settings, listener)
-      : createSecureServer({ ...config.tls, ...settings }, listener);
+      : process.getBuiltinModule('node:https').createServer({ ...config.tls, ...settings }, listener);
   const listening = config.http2 ? new Http2Front(node, config, listener) : listeningOn(node);
   const { front } = listening;
   const upgrades = new UpgradeHandler(config);

@@ -3,7 +3,7 @@
 import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocketServer, WebSocket } from 'ws';
 import { Exchange } from './exchange.js';
 import type { PipelineConfig } from './pipeline-config.js';
 import { ambiguous } from './framing.js';
@@ -13,6 +13,7 @@ import { type Connection, type ConnectionSettings, createConnection } from '../w
 import { runWebSocketHandler } from '../websocket/handler.js';
 import type { WebSocketServerConfig } from '../websocket/options.js';
 import { contextOf } from '../internal/request-context.js';
+import { wsPackage } from '../internal/packages.js';
 import { ClientAbortedError, HandlerError } from '../internal/errors.js';
 import type { WebSocketHandler } from '../websocket/types.js';
 import { UpgradeRequest } from './upgrade-request.js';
@@ -157,7 +158,7 @@ export class UpgradeHandler {
   private createServer(): WebSocketServer {
     const { ws, protocols } = this.config;
     const { scheme } = this.server$;
-    const server = new WebSocketServer({
+    const server = new (wsPackage().WebSocketServer)({
       noServer: true,
       clientTracking: false,
       ...ws,

@@ -1,7 +1,8 @@
 // The WebSocket client: the cold `websocket()` and `connect()`, with a bounded handshake.
 import type { IncomingMessage } from 'node:http';
 import { Observable } from 'rxjs';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
+import { wsPackage } from '../internal/packages.js';
 import {
   InvalidOptionError,
   WebSocketConnectError,
@@ -110,14 +111,18 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
   const onError = options.onError ?? ((error: Error) => console.error('rxjet websocket:', error));
   const report = (error: Error): void => onError(error);
   return new Observable<Connection>((subscriber) => {
-    const ws = new WebSocket(target, options.protocols === undefined ? [] : [...options.protocols], {
-      ...shared.ws,
-      headers: options.headers,
-      handshakeTimeout,
-      ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
-      rejectUnauthorized: options.rejectUnauthorized ?? true,
-      followRedirects: false,
-    });
+    const ws: WebSocket = new (wsPackage().WebSocket)(
+      target,
+      options.protocols === undefined ? [] : [...options.protocols],
+      {
+        ...shared.ws,
+        headers: options.headers,
+        handshakeTimeout,
+        ca: options.ca as string | Buffer | (string | Buffer)[] | undefined,
+        rejectUnauthorized: options.rejectUnauthorized ?? true,
+        followRedirects: false,
+      },
+    );
     let opened = false;
     /** Reports the refusal whose head is in, with what came of its body; set once there is one. */
     let reportRefusal: (() => void) | undefined;
@@ -185,8 +190,8 @@ function connections(url: string | URL, options: WebSocketClientOptions): Observ
       subscriber.next(conn);
     });
     return () => {
-      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
-      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      if (ws.readyState === ws.OPEN) ws.close(1000);
+      else if (ws.readyState === ws.CONNECTING) ws.terminate();
     };
   });
 }
