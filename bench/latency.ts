@@ -45,7 +45,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RoundRobinPool, type Dispatcher } from 'undici';
+import type { Dispatcher, RoundRobinPool } from 'undici';
 import * as lib from './lib.js';
 
 const contenders = [
@@ -157,6 +157,8 @@ function hello(pool: RoundRobinPool, settle: (good: boolean) => void): void {
 
 /** Sends `rate` requests per second for `seconds` to `url` over `connections` connections; measures each. */
 async function generate({ url, rate, seconds, connections, spin }: RunMessage): Promise<Sample> {
+  // Imported here, by the load generator: the server children run this file too, and carry only what they measure.
+  const { RoundRobinPool } = await import('undici');
   const pool = new RoundRobinPool(url, {
     connections,
     pipelining: 1,

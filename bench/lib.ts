@@ -10,11 +10,11 @@ import { createServer, get, type IncomingHttpHeaders, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
 import type { Observable } from 'rxjs';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 
 /** The first argument of a forked script, telling it to run its server instead of the benchmark. */
 const CHILD_FLAG = '--bench-child';
@@ -47,6 +47,7 @@ interface Settings {
   rounds: number;
   seconds: number;
   warmup: number;
+  appHeapMiB: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -70,7 +71,34 @@ export function settings(): Settings {
   const seconds = envInt('BENCH_SECONDS', 3, 1);
   const warmup = envInt('BENCH_WARMUP', 2, 0);
   const connections = envInt('BENCH_CONNECTIONS', 50, 1);
-  return { connections, rounds, seconds, warmup };
+  return { connections, rounds, seconds, warmup, appHeapMiB: appHeapMiB() };
+}
+
+/**
+ * The MiB of state each child holds for its whole life, as a service holds its code, caches and data
+ * (`BENCH_APP_HEAP_MIB`, default 0: the bare processes the targets are stated against), the same in every child.
+ *
+ * It is there to show how much of a figure is V8's heap heuristics rather than the code measured. V8 never starts
+ * incremental marking while the old generation is under 8 MiB; above it, once the new space has grown to 16 MiB (as
+ * it does under a stream of large buffers), it runs a full collection whenever the old generation's room falls under
+ * the new space's size, which for a small heap is every few tens of MiB allocated. A bare node:http or ws server
+ * holds about 4 MiB and stays under the line; one that also loads rxjs and rxjet holds about 8 and crosses it. The
+ * upload benchmark, same code, one run each: bare, rxjet at 0.95x busboy on one 100 MiB file and 0.58x on 100 files
+ * of 1 MiB; at 16 MiB, 0.81x and 1.17x; at 64 MiB, 1.36x and 0.96x (busboy's own CPU per upload from 19 ms bare to
+ * 42 ms).
+ */
+function appHeapMiB(): number {
+  return envInt('BENCH_APP_HEAP_MIB', 0, 0);
+}
+
+/** Holds `mib` MiB in objects of about 156 bytes each (a record with a string and a small array) until exit. */
+function holdAppHeap(mib: number): void {
+  const count = Math.round((mib * 1024 * 1024) / 156);
+  (globalThis as { benchAppHeap?: unknown }).benchAppHeap = Array.from({ length: count }, (_, i) => ({
+    id: i,
+    name: `record-${i}`,
+    tags: [i % 7, i % 11],
+  }));
 }
 
 /** Checks a forked child's contender id, so that a child never serves something the parent did not ask for. */
@@ -88,6 +116,8 @@ export async function main(
   if (process.argv[2] === CHILD_FLAG) {
     // Exit as soon as the parent goes away, however it ends.
     process.on('disconnect', () => process.exit(0));
+    const mib = appHeapMiB();
+    if (mib > 0) holdAppHeap(mib);
     await runChild(process.argv.slice(3));
     return;
   }
@@ -144,6 +174,8 @@ function killChildren(): void {
  * into a file beside it, so that its relative paths still hold. Run under tsx instead, rxjet's server (which ships
  * source maps; the bare baselines do not) measured up to 1.75x its plain CPU per MiB of 64 KiB WebSocket echoes,
  * against 1.4x for bare ws, in alternating rounds.
+ *
+ * `BENCH_CHILD_NODE_ARGS` adds node options to every server child, to look inside a run: `--cpu-prof`, `--trace-gc`.
  */
 export function startChild(
   script: string,
@@ -151,8 +183,9 @@ export function startChild(
   args: string[] = [],
   execArgv: string[] = [],
 ): Promise<ChildServer> {
+  const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = fork(compiledChild(script), [CHILD_FLAG, ...args], {
-    execArgv,
+    execArgv: [...execArgv, ...extra],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.add(child);
@@ -176,6 +209,18 @@ export function startChild(
   });
 }
 
+/**
+ * A package only the parent uses (the compiler, the load-generating clients), loaded when first used: a server child
+ * imports this file too, and must carry only the server it measures. A few MiB of modules more in one contender's
+ * heap changes how often V8 collects its old generation, and with it the figures.
+ */
+const requireHere = createRequire(import.meta.url);
+
+const parentOnly = {
+  esbuild: () => requireHere('esbuild') as typeof import('esbuild'),
+  ws: () => requireHere('ws') as typeof import('ws'),
+};
+
 /** The compiled child of each script, made once per run. */
 const compiled = new Map<string, string>();
 
@@ -188,7 +233,7 @@ function compiledChild(script: string): string {
   let out = compiled.get(source);
   if (out === undefined) {
     out = path.join(path.dirname(source), `.child-${path.basename(source, '.ts')}.mjs`);
-    buildSync({
+    parentOnly.esbuild().buildSync({
       entryPoints: [source],
       outfile: out,
       bundle: true,
@@ -208,7 +253,7 @@ function compiledChild(script: string): string {
 /** Opens one WebSocket client connection (no compression); `emfile` is the error message when out of descriptors. */
 function connectOne(url: string, emfile: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new (parentOnly.ws().WebSocket)(url, { perMessageDeflate: false });
     const timer = setTimeout(() => {
       ws.terminate();
       reject(new Error(`${url} did not accept a WebSocket connection within 10 s`));

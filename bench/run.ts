@@ -27,7 +27,8 @@
  * Run:    npm run bench                       (builds first; about 20 minutes)
  * Some:   BENCH_ONLY=server,client npm run bench
  * Redraw: BENCH_ONLY=none npm run bench       (summary, chart and README from the existing results files)
- * Env:    BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS and each script's own settings pass through.
+ * Env:    BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_APP_HEAP_MIB, BENCH_CHILD_NODE_ARGS and each
+ *         script's own settings pass through.
  */
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
