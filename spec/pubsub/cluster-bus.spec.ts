@@ -7,6 +7,7 @@ import { createHub, clusterBus } from '../../src/pubsub/index.js';
 import { childEnv } from '../helpers.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/cluster-room.ts', import.meta.url));
+const blockedFixture = fileURLToPath(new URL('./fixtures/cluster-blocked.ts', import.meta.url));
 
 describe('clusterBus', function () {
   this.timeout(30_000);
@@ -26,6 +27,20 @@ describe('clusterBus', function () {
       for (const received of worker.subscribers) expect(received).to.deep.equal(expected);
     }
     expect(result.primary).to.deep.equal([...expected, 'end']);
+  });
+
+  it('holds a bounded amount in the primary for a worker that reads nothing, and delivers to it again once it reads', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', blockedFixture], {
+      env: childEnv(),
+      timeout: 25_000,
+      maxBuffer: 1 << 20,
+    });
+    const result = JSON.parse(stdout) as { published: number; received: number; rssGrowth: number };
+    // 1500 messages of 64 KiB are 128 MiB as base64: the primary holds at most its 8 MiB mark of
+    // them (and what the channel's pipe took), and drops the rest for the blocked worker.
+    expect(result.published, 'what the publisher’s own subscriber saw').to.equal(1500);
+    expect(result.received).to.be.above(0).and.below(300);
+    expect(result.rssGrowth).to.be.below(96 * 1024 * 1024); // unbounded: about 170 MiB
   });
 
   it('acts as a bus shared by the hubs of a process outside a cluster', async () => {

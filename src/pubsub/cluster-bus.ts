@@ -13,7 +13,10 @@ import { clusterLink } from './cluster-link.js';
  * the primary and the workers run it (at the top of the module that forks, as below). Made in
  * the primary, it relays and may publish and subscribe as well; outside a cluster it acts as a
  * {@link memoryBus} shared by the process's hubs. Messages travel as JSON on the channel (bytes
- * as base64), whatever the cluster's `serialization`.
+ * as base64), whatever the cluster's `serialization`. For a worker that stops reading its channel
+ * (its event loop blocked), the primary holds at most 8 MiB of messages and drops what is
+ * published for it past that, until it reads again: delivery is at most once, and one stuck
+ * worker never grows the primary's memory without bound.
  *
  * @returns a bus, for one hub
  * @example

@@ -14,6 +14,14 @@ interface Envelope {
 
 type Deliver = (message: Uint8Array) => void;
 
+/**
+ * Characters of messages the primary holds for one worker, written to its channel and not yet
+ * taken by it (a worker whose event loop is blocked reads nothing). Past it, the primary drops
+ * what is published for that worker until it reads again: at most once, as a slow subscriber's
+ * queue does, rather than queueing without bound in the primary.
+ */
+const relayHighWaterMark = 8 * 1024 * 1024;
+
 const isEnvelope = (value: unknown): value is Envelope =>
   typeof value === 'object' &&
   value !== null &&
@@ -29,6 +37,8 @@ export class ClusterLink {
   readonly #local = new Map<string, Set<Deliver>>();
   /** In the primary: the workers that have a subscriber, by topic. */
   readonly #workers = new Map<string, Set<Worker>>();
+  /** In the primary: characters sent to each worker that its channel has not taken yet. */
+  readonly #unread = new Map<Worker, number>();
   readonly #cluster = nodeCluster();
   readonly #isWorker = this.#cluster.isWorker;
   #holders = 0;
@@ -55,6 +65,7 @@ export class ClusterLink {
       this.#cluster.off('message', this.#fromWorker);
       this.#cluster.off('exit', this.#exited);
       this.#workers.clear();
+      this.#unread.clear();
     }
   }
 
@@ -118,18 +129,34 @@ export class ClusterLink {
     }
   };
 
-  /** Sends a publish to every worker with a subscriber of its topic but the one it came from. */
+  /**
+   * Sends a publish to every worker with a subscriber of its topic but the one it came from, and
+   * drops it for a worker that has {@link relayHighWaterMark} unread.
+   */
   #relay(envelope: Envelope, from: Worker | undefined): void {
     const workers = this.#workers.get(envelope.topic);
     if (workers === undefined) return;
+    const size = envelope.topic.length + envelope.data!.length;
     for (const worker of workers) {
-      // With a callback, a worker that is going away fails that send instead of emitting 'error'.
-      if (worker !== from && worker.isConnected()) worker.send(envelope, undefined, ignore);
+      if (worker === from || !worker.isConnected()) continue;
+      const unread = this.#unread.get(worker) ?? 0;
+      if (unread > 0 && unread + size > relayHighWaterMark) continue;
+      this.#unread.set(worker, unread + size);
+      // The callback runs once the channel has taken the message (or failed to: a worker going
+      // away then fails that send instead of emitting 'error').
+      worker.send(envelope, undefined, () => this.#taken(worker, size));
     }
+  }
+
+  #taken(worker: Worker, size: number): void {
+    const left = (this.#unread.get(worker) ?? 0) - size;
+    if (left > 0) this.#unread.set(worker, left);
+    else this.#unread.delete(worker);
   }
 
   readonly #exited = (worker: Worker): void => {
     for (const topic of [...this.#workers.keys()]) this.#forget(topic, worker);
+    this.#unread.delete(worker);
   };
 
   #forget(topic: string, worker: Worker): void {
