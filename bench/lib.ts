@@ -133,7 +133,7 @@ export async function main(
     console.error(describeError(error));
     process.exitCode = 1;
   } finally {
-    killChildren();
+    await stopChildren();
   }
   // Sockets the servers' deaths left behind must not keep this process alive.
   process.exit();
@@ -163,6 +163,23 @@ export function killChild(child: ChildProcess): void {
 /** Kills every child still running, so that no server outlives the benchmark. */
 function killChildren(): void {
   for (const child of children) killChild(child);
+}
+
+/**
+ * Ends every child the way a run that finished should: its IPC channel closed, so that it exits by itself and node
+ * writes what `BENCH_CHILD_NODE_ARGS` asked for (a `--cpu-prof` profile); one still running after 10 s is killed.
+ */
+async function stopChildren(): Promise<void> {
+  await Promise.all(
+    [...children].map(async (child) => {
+      if (child.exitCode === null && child.signalCode === null && child.connected) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.disconnect();
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      }
+      killChild(child);
+    }),
+  );
 }
 
 /**
