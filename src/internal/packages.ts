@@ -1,10 +1,11 @@
-// ws, undici, @fastify/busboy, mime-types, negotiator and node:cluster, loaded the first time rxjet needs them rather than
-// when rxjet is imported (node:http2, node:https and node:tls likewise, where the server that
-// speaks them is made). A server that never upgrades a connection or reads a multipart body, and
-// an app that never sends a request, then carries none of them: `rxjet/server` went from 4.5 to
-// 3.0 MiB of heap, `rxjet` from 10 to 5.5. The packages are CommonJS, so a synchronous require
-// finds the same module instance that an `import` of the package would (one `FormData` class,
-// one `WebSocket`).
+// ws, undici, @fastify/busboy, mime-types, negotiator and node:cluster, loaded the first time
+// rxjet needs them rather than when rxjet is imported (node:http2, node:https and node:tls
+// likewise, where the server that speaks them is made). A server that never upgrades a
+// connection or reads a multipart body, and an app that never sends a request, then carries none
+// of them: `rxjet/server` went from 4.5 to 3.0 MiB of heap, `rxjet` from 10 to 5.0. The packages
+// are CommonJS, so a synchronous require finds the same module instance that an `import` of the
+// package would (one `FormData` class, one `WebSocket`). A bundler does not follow these calls:
+// the README says to keep rxjet's dependencies external.
 import type { Cluster } from 'node:cluster';
 import { createRequire } from 'node:module';
 
