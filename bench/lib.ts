@@ -311,12 +311,18 @@ export async function connectMany(url: string, count: number, batch: number, emf
   }
 }
 
-/** Sends a child the request `request` and waits for its answer of type `answer`, to query a running server. */
-export function ask<T extends { type: string }>(
+/** A request from the parent to a child, or an answer: its `type`, and any parameters. */
+export interface ChildMessage {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** Waits for a child's message of type `type`, for at most `timeoutMs`; `what` names it in errors. */
+export function nextMessage<T extends { type: string }>(
   child: ChildProcess,
-  request: string,
-  answer: T['type'],
-  what: string = answer,
+  type: T['type'],
+  what: string = type,
+  timeoutMs = 30_000,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const done = (): void => {
@@ -326,21 +332,36 @@ export function ask<T extends { type: string }>(
     };
     const timer = setTimeout(() => {
       done();
-      reject(new Error(`the server did not report its ${what} within 30 s`));
-    }, 30_000);
+      reject(new Error(`the child process did not report its ${what} within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
     const onMessage = (message: { type: string }): void => {
-      if (message.type !== answer) return;
+      if (message.type !== type) return;
       done();
       resolve(message as T);
     };
     const onExit = (): void => {
       done();
-      reject(new Error(`the server exited before reporting its ${what}`));
+      reject(new Error(`the child process exited before reporting its ${what}`));
     };
     child.on('message', onMessage);
     child.once('exit', onExit);
-    child.send({ type: request });
   });
+}
+
+/**
+ * Sends a child `request` (a type, or a message with parameters) and waits for its answer of type `answer`, to
+ * query or drive a running child.
+ */
+export function ask<T extends { type: string }>(
+  child: ChildProcess,
+  request: string | ChildMessage,
+  answer: T['type'],
+  what: string = answer,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const answered = nextMessage<T>(child, answer, what, timeoutMs);
+  child.send(typeof request === 'string' ? { type: request } : request);
+  return answered;
 }
 
 /** Asks a child for the CPU time it has used so far, in microseconds, to tell what its server spent on a run. */
@@ -358,13 +379,16 @@ export function sendReady(port: number): void {
   process.send?.(ready);
 }
 
-/** Answers the parent's requests by type in a child (ignoring others), so that the parent can query its server. */
-export function answerRequests(answers: Record<string, () => object | Promise<object>>): void {
-  process.on('message', (message: { type: string }) => {
+/**
+ * Answers the parent's requests by type in a child (ignoring others), each answer given the request and its
+ * parameters, so that the parent can query or drive the child.
+ */
+export function answerRequests(answers: Record<string, (request: ChildMessage) => object | Promise<object>>): void {
+  process.on('message', (message: ChildMessage) => {
     const answer = answers[message.type];
     if (answer === undefined) return;
     Promise.resolve()
-      .then(answer)
+      .then(() => answer(message))
       .then(
         (reply) => process.send?.(reply),
         (error: unknown) => {

@@ -99,59 +99,6 @@ function readMessage(size: Size, message: unknown): { seq: number; ns: number } 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// IPC with parameters (lib.ask sends a type only).
-// ---------------------------------------------------------------------------------------------------------------
-
-interface Message {
-  type: string;
-  [key: string]: unknown;
-}
-
-/** Child side: answers the parent's requests by type, with the request itself. */
-function answer(handlers: Record<string, (message: Message) => object | Promise<object>>): void {
-  process.on('message', (message: Message) => {
-    const handler = handlers[message.type];
-    if (handler === undefined) return;
-    Promise.resolve()
-      .then(() => handler(message))
-      .then(
-        (reply) => process.send?.(reply),
-        (error: unknown) => {
-          console.error(error);
-          process.exit(1);
-        },
-      );
-  });
-}
-
-/** Parent side: sends a request and waits for the answer of type `reply`. */
-function call<T>(child: ChildProcess, message: Message, reply: string, timeoutMs = 60_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`no ${reply} answer to ${message.type} within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    const onMessage = (answer: Message): void => {
-      if (answer.type !== reply) return;
-      done();
-      resolve(answer as T);
-    };
-    const onExit = (): void => {
-      done();
-      reject(new Error(`a process exited before answering ${message.type}`));
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-    child.send(message);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Part 1, child: a broadcast server.
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -250,7 +197,7 @@ async function makePublisher(id: RedisContenderId, url: string, failed: (error: 
   return (message) => void topic.publish(message).catch(failed);
 }
 
-// A type, not an interface, so that it is a Message (an interface has no index signature).
+// A type, not an interface, so that it is a lib.ChildMessage (an interface has no index signature).
 type RunRequest = {
   type: 'run';
   runId: number;
@@ -386,7 +333,10 @@ async function runPublisher(id: RedisContenderId, url: string): Promise<void> {
   const acks = new Acks();
   acks.server.listen(0, '127.0.0.1');
   const port = await lib.listeningPort(acks.server);
-  answer({ cpu: lib.cpuTime, run: (message) => publishRun(publish, acks, message as unknown as RunRequest, errors) });
+  lib.answerRequests({
+    cpu: lib.cpuTime,
+    run: (message) => publishRun(publish, acks, message as unknown as RunRequest, errors),
+  });
   lib.sendReady(port);
 }
 
@@ -415,7 +365,7 @@ class Receiver {
     this.#feedback = feedback;
   }
 
-  reset(message: Message): object {
+  reset(message: lib.ChildMessage): object {
     this.#runId = message.runId as number;
     this.#size = message.size as Size;
     this.#lenient = message.lenient === true;
@@ -463,7 +413,7 @@ async function startReceiver(feedbackPort: number): Promise<Receiver> {
   await once(feedback, 'connect');
   feedback.setNoDelay(true);
   const receiver = new Receiver(feedback);
-  answer({ cpu: lib.cpuTime, reset: (m) => receiver.reset(m), stats: () => receiver.stats() });
+  lib.answerRequests({ cpu: lib.cpuTime, reset: (m) => receiver.reset(m), stats: () => receiver.stats() });
   return receiver;
 }
 
@@ -802,17 +752,24 @@ async function redisRun(
   request: Omit<RunRequest, 'type' | 'runId' | 'window'>,
 ): Promise<RedisSample> {
   const runId = ++runIds;
-  await call(setup.receiver, { type: 'reset', runId, size: request.size, lenient: request.mode === 'ready' }, 'reset');
+  const reset = { type: 'reset', runId, size: request.size, lenient: request.mode === 'ready' };
+  await lib.ask(setup.receiver, reset, 'reset', 'reset', 60_000);
   const cpu = async (): Promise<[number, number]> => [
     await lib.askCpu(setup.publisher),
     await lib.askCpu(setup.subscriber),
   ];
   const before = await cpu();
   const window = request.mode === 'ready' ? 1 : REDIS_WINDOW[request.size];
-  const ran = await call<RunReply>(setup.publisher, { type: 'run', runId, window, ...request }, 'ran');
+  const ran = await lib.ask<RunReply>(
+    setup.publisher,
+    { type: 'run', runId, window, ...request },
+    'ran',
+    'run result',
+    60_000,
+  );
   const after = await cpu();
   if (request.mode === 'count') await lib.delay(200); // anything repeated arrives meanwhile
-  const stats = await call<StatsReply>(setup.receiver, { type: 'stats' }, 'stats');
+  const stats = await lib.ask<StatsReply>(setup.receiver, 'stats', 'stats', 'stats', 60_000);
   const lost = request.mode === 'ready' ? 0 : Math.abs(ran.sent - stats.received);
   return {
     messagesPerSecond: ran.seconds === 0 ? 0 : ran.acked / ran.seconds,

@@ -43,7 +43,7 @@
  *        BENCH_SLOW_MIB (default 200), BENCH_SLOW_RATE_KIB (default 1024), BENCH_SLOW_SECONDS (default 10),
  *        BENCH_CLIENT (curl or node; default curl if on the PATH)
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer, get } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable, pipeline } from 'node:stream';
@@ -397,32 +397,6 @@ const curl: Client = {
   },
 };
 
-/** Waits for a child's message of type `type`, for at most `timeoutMs`. */
-function nextMessage<T extends { type: string }>(child: ChildProcess, type: string, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`the client did not report within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    const onMessage = (message: { type: string }): void => {
-      if (message.type !== type) return;
-      done();
-      resolve(message as T);
-    };
-    const onExit = (): void => {
-      done();
-      reject(new Error('the client exited before reporting'));
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
 const nodeClient: Client = {
   name: 'node:http (child process)',
   async download(url, rateKiB, maxSeconds) {
@@ -433,7 +407,7 @@ const nodeClient: Client = {
       String(maxSeconds),
     ]);
     try {
-      const answer = nextMessage<DownloadMessage>(child, 'download', (maxSeconds + 30) * 1000);
+      const answer = lib.nextMessage<DownloadMessage>(child, 'download', 'download', (maxSeconds + 30) * 1000);
       child.send({ type: 'go' });
       const { bytes, seconds, ended, detail } = await answer;
       return { bytes, seconds, ended, detail };
