@@ -35,7 +35,19 @@ import {
   type MultipartFilePart,
   type SseEvent,
 } from 'rxjet/server';
-import { catchError, defer, ignoreElements, map, mergeMap, type Observable, of, ReplaySubject, tap } from 'rxjs';
+import {
+  catchError,
+  defer,
+  from,
+  ignoreElements,
+  map,
+  mergeMap,
+  type Observable,
+  of,
+  ReplaySubject,
+  tap,
+  throwError,
+} from 'rxjs';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -72,9 +84,15 @@ function feed(id: string): ReplaySubject<SseEvent> {
  * Writes a file part to `folder` under a random name, counting bytes as they pass. The body is
  * pulled by `pipeline`, so it is read only as fast as the file is written. `pipeline` starts
  * reading in the call that delivered the part, as `multipart` needs (a body left unread then is
- * skipped).
+ * skipped). A write that fails or is aborted removes its file; `writes` gets each write's
+ * promise, settled once its file is complete or gone.
  */
-function store(part: MultipartFilePart, progress: ReplaySubject<SseEvent>): Observable<StoredFile> {
+function store(
+  part: MultipartFilePart,
+  progress: ReplaySubject<SseEvent>,
+  signal: AbortSignal,
+  writes: Promise<StoredFile>[],
+): Observable<StoredFile> {
   return defer(() => {
     const storedAs = randomUUID();
     let bytes = 0;
@@ -90,13 +108,15 @@ function store(part: MultipartFilePart, progress: ReplaySubject<SseEvent>): Obse
       },
     });
     const target = path.join(folder, storedAs);
-    return pipeline(part.body, count, createWriteStream(target)).then(
+    const write = pipeline(part.body, count, createWriteStream(target), { signal }).then(
       () => ({ field: part.name, filename: part.filename, storedAs, bytes }),
       async (error: unknown) => {
         await unlink(target).catch(() => undefined);
         throw error;
       },
     );
+    writes.push(write);
+    return write;
   }).pipe(tap((file) => progress.next({ event: 'stored', data: file })));
 }
 
@@ -107,15 +127,21 @@ function uploadId(req: { params: { id: string } }): string {
   return id;
 }
 
-/** Reads an upload: files to disk as they come, then the fields, checked. */
+/**
+ * Reads an upload: files to disk as they come, then the fields, checked. A refused upload keeps
+ * none of its files: writes still going are aborted, and every file is gone before the answer
+ * is sent, so a client that reads the 400 and then looks finds nothing left over.
+ */
 function upload(req: JetRequest & { params: { id: string } }): Observable<JetResponse> {
   const progress = feed(uploadId(req));
   const stored: StoredFile[] = [];
+  const writes: Promise<StoredFile>[] = [];
+  const abort = new AbortController();
   return multipart(req, { maxFileSize: 50 * MiB, maxFiles: 10 }).pipe(
     // mergeMap, so each body is read in the call that delivered its part.
     mergeMap((part) =>
       part.kind === 'file'
-        ? store(part, progress).pipe(
+        ? store(part, progress, abort.signal, writes).pipe(
             tap((file) => stored.push(file)),
             ignoreElements(),
           )
@@ -133,9 +159,17 @@ function upload(req: JetRequest & { params: { id: string } }): Observable<JetRes
       const message = error instanceof HttpError ? error.message : 'The upload failed.';
       progress.next({ event: 'failed', data: { status, message } });
       progress.complete();
-      // What was stored of a refused upload goes.
-      void Promise.all(stored.map((file) => unlink(path.join(folder, file.storedAs)).catch(() => undefined)));
-      throw error;
+      abort.abort();
+      const removed = Promise.allSettled(writes).then((results) =>
+        Promise.all(
+          results.map((result) =>
+            result.status === 'fulfilled'
+              ? unlink(path.join(folder, result.value.storedAs)).catch(() => undefined)
+              : undefined,
+          ),
+        ),
+      );
+      return from(removed).pipe(mergeMap(() => throwError(() => error)));
     }),
   );
 }

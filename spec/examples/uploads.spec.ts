@@ -74,4 +74,15 @@ describe('examples/uploads.ts: an upload form in headless Chromium, files stream
     expect([res.status, await res.text()]).to.deep.equal([400, 'Invalid form fields: title: Give the upload a title.']);
     expect(await readdir(folder)).to.have.members(before);
   });
+
+  it('refuses an upload with too many files, and keeps none of those it had begun to store', async () => {
+    const before = await readdir(folder);
+    const form = new FormData();
+    form.append('title', 'too many');
+    for (let i = 0; i < 11; i += 1) form.append('files', new Blob([randomBytes(64 * 1024)]), `file-${i}.bin`);
+    const res = await fetch(`${example!.url}/uploads/too-many`, { method: 'POST', body: form });
+    expect(res.status).to.equal(413);
+    await res.text();
+    expect(await readdir(folder)).to.have.members(before);
+  });
 });
