@@ -160,13 +160,12 @@ function upload(req: JetRequest & { params: { id: string } }): Observable<JetRes
       progress.next({ event: 'failed', data: { status, message } });
       progress.complete();
       abort.abort();
+      // A failed write has removed its own file; the rest go here.
       const removed = Promise.allSettled(writes).then((results) =>
         Promise.all(
-          results.map((result) =>
-            result.status === 'fulfilled'
-              ? unlink(path.join(folder, result.value.storedAs)).catch(() => undefined)
-              : undefined,
-          ),
+          results
+            .filter((result) => result.status === 'fulfilled')
+            .map((result) => unlink(path.join(folder, result.value.storedAs)).catch(() => undefined)),
         ),
       );
       return from(removed).pipe(mergeMap(() => throwError(() => error)));
