@@ -154,10 +154,27 @@ export function watchdog(seconds: number): void {
 
 const children = new Set<ChildProcess>();
 
-/** Kills one child, so that a server no longer measured does not disturb the next measurements. */
+/**
+ * Kills one child, so that a server no longer measured does not disturb the next measurements. Under
+ * `BENCH_CHILD_NODE_ARGS` (a profiling run, whose figures are not the point) the child is let go instead: its IPC
+ * channel closed so that it exits by itself and writes its profile, and killed only if it still runs 10 s later.
+ */
 export function killChild(child: ChildProcess): void {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   children.delete(child);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (childNodeArgs().length > 0 && child.connected) {
+    child.disconnect();
+    setTimeout(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }, 10_000).unref();
+    return;
+  }
+  child.kill('SIGKILL');
+}
+
+/** The node options `BENCH_CHILD_NODE_ARGS` adds to every server child. */
+function childNodeArgs(): string[] {
+  return process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 }
 
 /** Kills every child still running, so that no server outlives the benchmark. */
@@ -200,7 +217,7 @@ export function startChild(
   args: string[] = [],
   execArgv: string[] = [],
 ): Promise<ChildServer> {
-  const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const extra = childNodeArgs();
   const child = fork(compiledChild(script), [CHILD_FLAG, ...args], {
     execArgv: [...execArgv, ...extra],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
