@@ -59,6 +59,29 @@ describe('WebSocket server', function () {
     client.close();
   });
 
+  it("keeps each connection's headers as its client sent them, for as long as it is open", async () => {
+    const seen: WebSocketConnection[] = [];
+    const server = await start(undefined, { websocketHandler: (conn) => void seen.push(conn) });
+    const headersOf = (i: number): Record<string, string> => ({
+      origin: `https://app${i % 2}.example`,
+      'user-agent': i % 2 === 0 ? 'agent/1' : 'agent/2',
+      cookie: `session=${i}`,
+      'x-client': `client ${i}`,
+    });
+    const clients: WebSocket[] = [];
+    for (let i = 0; i < 4; i++) clients.push(await wsClient(wsUrl(server), { headers: headersOf(i) }));
+    await until(() => seen.length === 4, 'four connections');
+    const keys = new Set<string>();
+    for (const conn of seen) {
+      const i = Number(conn.request.headers['x-client']!.slice(7));
+      expect(conn.request.headers).to.include({ ...headersOf(i), upgrade: 'websocket', 'sec-websocket-version': '13' });
+      expect(conn.request.headers.host).to.equal(new URL(server.url).host);
+      keys.add(conn.request.headers['sec-websocket-key']!);
+    }
+    expect(keys.size).to.equal(4);
+    for (const client of clients) client.close();
+  });
+
   it('gives node’s request in the handler and aborts conn.request.signal when the socket closes', async () => {
     let rawInHandler: unknown;
     let signal: AbortSignal | undefined;
