@@ -341,6 +341,9 @@ describe('serve({ http2: true })', function () {
             connection: 'keep-alive',
             'keep-alive': 'timeout=5',
             'x-many': ['1', '2'],
+            'X-Case': 'A',
+            'x-case': 'b',
+            'set-cookie': ['a=1', 'b=2'],
             'content-type': 'text/plain',
           },
           body: interval(1).pipe(
@@ -355,6 +358,8 @@ describe('serve({ http2: true })', function () {
       expect(response.headers).to.not.have.property('connection');
       expect(response.headers).to.not.have.property('keep-alive');
       expect(response.headers['x-many']).to.equal('1, 2');
+      expect(response.headers['x-case']).to.equal('A, b');
+      expect(response.headers['set-cookie']).to.deep.equal(['a=1', 'b=2']);
       expect(response.body).to.equal('01');
       expect(server.errors).to.deep.equal([]);
     });

@@ -4,6 +4,7 @@ import type { Server as HttpServer, OutgoingHttpHeaders } from 'node:http';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { HeaderRecord } from '../internal/headers.js';
 import type { ServerConfig } from './options.js';
 import type { ResponseTarget } from './response-target.js';
 
@@ -180,15 +181,18 @@ class Http2Response implements ResponseTarget {
     return this.res.stream.destroyed;
   }
   writeHead(status: number, headers: string[]): unknown {
-    let kept = headers;
+    // An object, not the flat list: node's compat API takes an object's headers in one pass,
+    // where each of a flat list's goes through appendHeader and then setHeader, checked twice
+    // (about a microsecond a response). Repeated names become arrays, as node would make them.
+    const record = new HeaderRecord() as Record<string, string | string[]>;
     for (let i = 0; i < headers.length; i += 2) {
-      if (connectionSpecific.has(headers[i]!.toLowerCase())) {
-        kept = headers.filter((_, j) => !connectionSpecific.has(headers[j - (j % 2)]!.toLowerCase()));
-        break;
-      }
+      const name = headers[i]!.toLowerCase();
+      if (connectionSpecific.has(name)) continue;
+      const value = headers[i + 1]!;
+      const seen = record[name];
+      record[name] = seen === undefined ? value : typeof seen === 'string' ? [seen, value] : [...seen, value];
     }
-    // node takes a flat list at run time (its types say an object only).
-    return this.res.writeHead(status, kept as unknown as OutgoingHttpHeaders);
+    return this.res.writeHead(status, record as OutgoingHttpHeaders);
   }
   flushHeaders(): void {
     (this.res as unknown as { flushHeaders(): void }).flushHeaders();
