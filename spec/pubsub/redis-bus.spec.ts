@@ -42,6 +42,11 @@ describe('redisBus', function () {
       new Uint8Array([7, 0, 1, 2, 255, 7]).subarray(1, 5),
       { n: 1, list: [null, true, 'x'] },
       3.5,
+      // Short text goes to Redis as a string and longer as bytes: both arrive as published.
+      '😀 ünïcödé',
+      'é'.repeat(127) + 'x',
+      'é'.repeat(128),
+      new TextEncoder().encode('bytes that are also text'),
     ];
     const received = firstValueFrom(b.topic('values').pipe(take(values.length), toArray()));
     await subscribers('values', 1);
@@ -50,7 +55,15 @@ describe('redisBus', function () {
     expect(got[0]).to.equal('héllo');
     expect(got[1]).to.be.instanceOf(Uint8Array);
     expect([...(got[1] as Uint8Array)]).to.deep.equal([0, 1, 2, 255]);
-    expect(got.slice(2)).to.deep.equal([{ n: 1, list: [null, true, 'x'] }, 3.5]);
+    expect(got.slice(2, 7)).to.deep.equal([
+      { n: 1, list: [null, true, 'x'] },
+      3.5,
+      '😀 ünïcödé',
+      'é'.repeat(127) + 'x',
+      'é'.repeat(128),
+    ]);
+    expect(got[7]).to.be.instanceOf(Uint8Array);
+    expect(new TextDecoder().decode(got[7] as Uint8Array)).to.equal('bytes that are also text');
   });
 
   it('delivers a publish made before the first connection to a subscriber of the same hub that joined before it', async () => {

@@ -1,5 +1,5 @@
 // The Redis bus: topics between processes and hosts over Redis pub/sub, with the official `redis` client.
-import { Buffer } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { describe, InvalidOptionError, MissingPackageError } from '../internal/errors.js';
 import { checkKnownOptions, functionOption } from '../internal/validate.js';
@@ -163,6 +163,9 @@ function destroy(client: RedisClientLike): void {
   }
 }
 
+/** The longest frame sent as a string rather than as bytes (see `publish`). */
+const shortFrame = 256;
+
 /** How long closing waits for the replies to publishes already sent before it cuts the connection. */
 const CLOSE_GRACE = 2000;
 
@@ -194,7 +197,11 @@ class RedisBus implements Bus {
     // queue, and the hub's signal takes it off at the timeout, so it is never sent late. While it
     // is up the command is written at once: the signal, which costs the client about 7 µs a
     // command (a listener added and removed), is given only when it can matter.
-    const args = ['PUBLISH', this.#prefix + topic, bytes];
+    // node-redis writes a string argument into the command's own chunk and a Buffer as chunks of
+    // their own: a short frame that is UTF-8 text (every string and JSON message is) goes as the
+    // same bytes in a string, about 0.3 µs less a message. Longer frames are cheaper as bytes.
+    const payload = bytes.byteLength <= shortFrame && isUtf8(bytes) ? bytes.toString('utf8') : bytes;
+    const args = ['PUBLISH', this.#prefix + topic, payload];
     const sent = this.#publisher.isReady
       ? this.#publisher.sendCommand(args)
       : this.#publisher.sendCommand(args, { abortSignal: signal });
