@@ -156,20 +156,16 @@ const children = new Set<ChildProcess>();
 
 /**
  * Kills one child, so that a server no longer measured does not disturb the next measurements. Under
- * `BENCH_CHILD_NODE_ARGS` (a profiling run, whose figures are not the point) the child is let go instead: its IPC
- * channel closed so that it exits by itself and writes its profile, and killed only if it still runs 10 s later.
+ * `BENCH_CHILD_NODE_ARGS` (a profiling run, whose figures are not the point) the child is let go instead, so that it
+ * writes its profile.
  */
 export function killChild(child: ChildProcess): void {
-  children.delete(child);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  if (childNodeArgs().length > 0 && child.connected) {
-    child.disconnect();
-    setTimeout(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }, 10_000).unref();
+  if (childNodeArgs().length > 0) {
+    void letGo(child);
     return;
   }
-  child.kill('SIGKILL');
+  children.delete(child);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 /** The node options `BENCH_CHILD_NODE_ARGS` adds to every server child. */
@@ -182,21 +178,23 @@ function killChildren(): void {
   for (const child of children) killChild(child);
 }
 
-/**
- * Ends every child the way a run that finished should: its IPC channel closed, so that it exits by itself and node
- * writes what `BENCH_CHILD_NODE_ARGS` asked for (a `--cpu-prof` profile); one still running after 10 s is killed.
- */
+/** Ends every child the way a run that finished should: each is let go. */
 async function stopChildren(): Promise<void> {
-  await Promise.all(
-    [...children].map(async (child) => {
-      if (child.exitCode === null && child.signalCode === null && child.connected) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.disconnect();
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-      }
-      killChild(child);
-    }),
-  );
+  await Promise.all([...children].map(letGo));
+}
+
+/**
+ * Lets a child go: its IPC channel closed, so that it exits by itself and node writes what `BENCH_CHILD_NODE_ARGS`
+ * asked for (a `--cpu-prof` profile); one still running after 10 s is killed.
+ */
+async function letGo(child: ChildProcess): Promise<void> {
+  children.delete(child);
+  if (child.exitCode === null && child.signalCode === null && child.connected) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.disconnect();
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+  }
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 /**

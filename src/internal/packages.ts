@@ -1,4 +1,4 @@
-// ws, undici, @fastify/busboy, mime-types, negotiator and node:cluster, loaded the first time
+// ws, undici, @fastify/busboy, mime-types, negotiator, node:cluster and the optional redis, loaded the first time
 // rxjet needs them rather than when rxjet is imported (node:http2, node:https and node:tls
 // likewise, where the server that speaks them is made). A server that never upgrades a
 // connection or reads a multipart body, and an app that never sends a request, then carries none
@@ -8,6 +8,7 @@
 // the README says to keep rxjet's dependencies external.
 import type { Cluster } from 'node:cluster';
 import { createRequire } from 'node:module';
+import { MissingPackageError } from './errors.js';
 
 const load = createRequire(import.meta.url);
 
@@ -52,4 +53,17 @@ export function negotiatorPackage(): NegotiatorClass {
 export function nodeCluster(): Cluster {
   // The builtin's module object is the cluster itself (its typings describe it as ES exports).
   return process.getBuiltinModule('node:cluster') as unknown as Cluster;
+}
+
+/**
+ * An optional peer package (one rxjet works without): a {@link MissingPackageError} naming it,
+ * and `neededBy`, when it is not installed.
+ */
+export function optionalPackage(name: string, neededBy: string): unknown {
+  try {
+    return load(name) as unknown;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'MODULE_NOT_FOUND') throw new MissingPackageError(name, neededBy, error);
+    throw error;
+  }
 }

@@ -1,7 +1,7 @@
 // The Redis bus: topics between processes and hosts over Redis pub/sub, with the official `redis` client.
 import { Buffer, isUtf8 } from 'node:buffer';
-import { createRequire } from 'node:module';
-import { describe, InvalidOptionError, MissingPackageError } from '../internal/errors.js';
+import { describe, InvalidOptionError } from '../internal/errors.js';
+import { optionalPackage } from '../internal/packages.js';
 import { checkKnownOptions, functionOption } from '../internal/validate.js';
 import type { Bus } from './bus.js';
 
@@ -142,14 +142,7 @@ export function redisBus(options: RedisBusOptions): Bus {
 
 /** Loads `redis` only when a bus needs it, so that rxjet works without it installed. */
 function loadRedis(): { createClient(options: { url: string }): RedisClientLike } {
-  try {
-    return createRequire(import.meta.url)('redis') as { createClient(options: { url: string }): RedisClientLike };
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'MODULE_NOT_FOUND') {
-      throw new MissingPackageError('redis', 'redisBus({ url })', error);
-    }
-    throw error;
-  }
+  return optionalPackage('redis', 'redisBus({ url })') as { createClient(options: { url: string }): RedisClientLike };
 }
 
 const ignore = (): void => undefined;
