@@ -170,6 +170,15 @@ describe(`the package, packed and installed in an empty project (Node ${process.
     expect(files.filter((file) => /^(spec|marbles|bench|examples|node_modules)\//.test(file))).to.deep.equal([]);
   });
 
+  it('ships its code without comments (V8 keeps every module source in the heap) and its declarations with their docs', async () => {
+    const installed = path.join(consumer, 'node_modules', manifest.name, 'dist', 'server');
+    const code = await readFile(path.join(installed, 'serve.js'), 'utf8');
+    const declarations = await readFile(path.join(installed, 'serve.d.ts'), 'utf8');
+    expect(code).to.include('export function serve(');
+    expect(code).not.to.match(/\/\*\*|^\s*\/\/(?!# sourceMappingURL=)/m);
+    expect(declarations).to.match(/\/\*\*[^]*?\*\/\s*export declare function serve\(/);
+  });
+
   it('says where it lives and runs no script when installed', async () => {
     const installedManifest = JSON.parse(
       await readFile(path.join(consumer, 'node_modules', manifest.name, 'package.json'), 'utf8'),
