@@ -135,15 +135,16 @@ const resolved = Promise.resolve();
 
 class TopicHub implements Hub {
   readonly #bus: Bus;
-  readonly #publishTimeout: number;
   readonly #deadlines: Deadlines;
   readonly #topics = new Map<string, TopicState>();
   #closing: Promise<void> | undefined;
 
   constructor(bus: Bus, publishTimeout: number) {
     this.#bus = bus;
-    this.#publishTimeout = publishTimeout;
-    this.#deadlines = new Deadlines(publishTimeout);
+    this.#deadlines = new Deadlines(publishTimeout, (topic, cause, timedOut) => {
+      if (timedOut) return new BusError(topic, 'publish', { timeout: publishTimeout });
+      return cause instanceof BusError ? cause : new BusError(topic, 'publish', { cause });
+    });
   }
 
   get closed(): boolean {
@@ -210,11 +211,7 @@ class TopicHub implements Hub {
       window.release();
       return resolved;
     }
-    return window.bound(
-      taken,
-      () => new BusError(name, 'publish', { timeout: this.#publishTimeout }),
-      (cause) => (cause instanceof BusError ? cause : new BusError(name, 'publish', { cause })),
-    );
+    return window.bound(taken, name);
   }
 
   #leave(name: string, state: TopicState, subscriber: Subscriber<unknown>): void {
