@@ -453,6 +453,61 @@ describe('serve({ http2: true })', function () {
       expect(Date.now() - started).to.be.at.least(200);
     });
 
+    it('destroys an idle session over TLS too', async () => {
+      const server = await start(() => ({ body: 'ok' }), { http2: true, idleTimeout: 300, tls: { key, cert } });
+      const session = connect(server.url, cert);
+      expect((await answer(request(session, '/'))).body).to.equal('ok');
+      const started = Date.now();
+      await within(5000, once(session, 'close'), 'the idle TLS session to close');
+      expect(Date.now() - started).to.be.at.least(200);
+    });
+
+    it('keeps a session whose stream sends less often than idleTimeout, however long it lasts', async () => {
+      const server = await start(
+        () => ({
+          body: interval(100).pipe(
+            take(12),
+            map((i: number) => String(i)),
+          ),
+        }),
+        {
+          http2: true,
+          idleTimeout: 400,
+        },
+      );
+      const session = connect(server.url);
+      const { body } = await answer(request(session, '/'));
+      expect(body).to.equal('01234567891011');
+      expect(session.destroyed).to.equal(false);
+      expect((await answer(request(session, '/'))).body).to.have.length(14);
+    });
+
+    it('destroys a session whose client stopped reading a stream, and tears the body down', async () => {
+      let tornDown = false;
+      const server = await start(
+        () => ({
+          body: new Observable<string>((subscriber) => {
+            const timer = setInterval(() => subscriber.next('x'.repeat(16_384)), 1);
+            return () => {
+              clearInterval(timer);
+              tornDown = true;
+            };
+          }),
+        }),
+        { http2: true, idleTimeout: 300 },
+      );
+      const session = connect(server.url);
+      const stream = request(session, '/');
+      await once(stream, 'response');
+      stream.pause(); // reads nothing more: the flow-control windows fill and the server stalls
+      await within(10_000, once(session, 'close'), 'the stalled session to close');
+      await eventually(
+        () => tornDown,
+        (done) => done,
+        'the body to be torn down',
+      );
+    });
+
     it('survives a rapid-reset flood (streams opened and cancelled at once) and keeps serving', async () => {
       let handled = 0;
       let tornDown = 0;
