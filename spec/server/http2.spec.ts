@@ -502,7 +502,7 @@ describe('serve({ http2: true })', function () {
       stream.pause(); // reads nothing more: the flow-control windows fill and the server stalls
       await within(10_000, once(session, 'close'), 'the stalled session to close');
       await eventually(
-        () => tornDown,
+        () => Promise.resolve(tornDown),
         (done) => done,
         'the body to be torn down',
       );

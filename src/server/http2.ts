@@ -5,6 +5,7 @@ import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { HeaderRecord } from '../internal/headers.js';
+import { IdleWatch, traffic } from './idle-watch.js';
 import type { ServerConfig } from './options.js';
 import type { ResponseTarget } from './response-target.js';
 
@@ -51,7 +52,10 @@ export class Http2Front implements Listening {
       (raw, res) => listener(raw, new Http2Response(res)),
     );
     this.http2 = http2;
-    const idle = config.idleTimeout > 0 ? new IdleSessions(config.idleTimeout) : undefined;
+    const idle =
+      config.idleTimeout > 0
+        ? new IdleWatch<Http2Session>(config.idleTimeout, (session) => traffic(session.socket))
+        : undefined;
     http2.on('session', (session: Http2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
@@ -95,55 +99,6 @@ export class Http2Front implements Listening {
     this.http1.closeAllConnections();
     for (const session of this.sessions) session.destroy();
   }
-}
-
-/**
- * Destroys a session with no traffic either way for `timeout` ms (node: never), such as one whose
- * client stopped reading a stream. node's own session timeout (`setTimeout`) refreshes a timer
- * on every frame a stream sends or receives, about 2 µs a request; here one timer for the whole
- * server compares each session's byte counts a few times per timeout, so a session is destroyed
- * between `timeout` and a quarter more after its last byte.
- */
-class IdleSessions {
-  private readonly watched = new Map<Http2Session, { bytes: number; since: number }>();
-  private timer: ReturnType<typeof setInterval> | undefined;
-
-  constructor(private readonly timeout: number) {}
-
-  watch(session: Http2Session): void {
-    this.watched.set(session, { bytes: traffic(session), since: performance.now() });
-    session.once('close', () => {
-      this.watched.delete(session);
-      if (this.watched.size === 0 && this.timer !== undefined) {
-        clearInterval(this.timer);
-        this.timer = undefined;
-      }
-    });
-    if (this.timer === undefined) {
-      this.timer = setInterval(this.sweep, Math.max(1, Math.floor(this.timeout / 4)));
-      this.timer.unref();
-    }
-  }
-
-  private readonly sweep = (): void => {
-    const now = performance.now();
-    for (const [session, seen] of this.watched) {
-      if (session.destroyed) continue; // its 'close' is on the way
-      const bytes = traffic(session);
-      if (bytes !== seen.bytes) {
-        seen.bytes = bytes;
-        seen.since = now;
-      } else if (now - seen.since >= this.timeout) {
-        session.destroy();
-      }
-    }
-  };
-}
-
-/** Bytes a session's socket has read and written (counted by the socket's handle, as the session writes natively). */
-function traffic(session: Http2Session): number {
-  const { socket } = session;
-  return socket.bytesRead + socket.bytesWritten;
 }
 
 /** The node server serving HTTP/1.1 when it is the one listening. */

@@ -76,7 +76,9 @@ export interface ServeOptions extends ResponseOptions {
   connectionsCheckingInterval?: number;
   /**
    * Milliseconds a socket may see no traffic either way, e.g. a client that stopped reading a
-   * stream, before it is destroyed (node: off). Raise it for handlers that stay silent longer; 0 turns it off.
+   * stream, before it is destroyed (node: off), checked four times per timeout: it goes between
+   * the timeout and a quarter more after its last byte. Raise it for handlers that stay silent
+   * longer; 0 turns it off.
    * @default 60000
    */
   idleTimeout?: number;

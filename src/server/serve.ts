@@ -1,10 +1,11 @@
 // `serve()` and the running `Server`: listening, request dispatch, stats and graceful close.
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from 'node:http';
 import type { Http2Server } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { InvalidOptionError } from '../internal/errors.js';
 import { Exchange } from './exchange.js';
 import { Http2Front, listeningOn, type Listening } from './http2.js';
+import { IdleWatch, traffic } from './idle-watch.js';
 import { resolveServeOptions, type ServeOptions, type ServerConfig } from './options.js';
 import { IncomingRequest } from './request.js';
 import { UpgradeAwareMessage } from './upgrade-message.js';
@@ -70,9 +71,14 @@ export function serve(options: ServeOptions): Promise<Server> {
   const listening = config.http2 ? new Http2Front(node, config, listener) : listeningOn(node);
   const { front } = listening;
   const upgrades = new UpgradeHandler(config);
-  node.on('upgrade', upgrades.onUpgrade);
   node.maxHeadersCount = config.maxHeadersCount;
-  node.timeout = config.idleTimeout;
+  if (config.idleTimeout > 0) {
+    const idle = new IdleWatch<Socket>(config.idleTimeout, traffic);
+    node.on('connection', (socket: Socket) => idle.watch(socket));
+    // A WebSocket has heartbeats; its handshake, a timeout of its own.
+    node.on('upgrade', (_req: IncomingMessage, socket: Socket) => idle.forget(socket));
+  }
+  node.on('upgrade', upgrades.onUpgrade);
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
     front.once('error', onError);
