@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { interval, map, NEVER, take } from 'rxjs';
 import { WebSocket } from 'ws';
-import { closeAll, start, within } from '../helpers.js';
+import { closeAll, selfSignedCertificate, start, within } from '../helpers.js';
 
 /** Opens a socket to `port` and sends `request`; resolves with the socket, its bytes collected as they arrive. */
 async function rawClient(port: number, request: string): Promise<{ socket: net.Socket; received: () => string }> {
@@ -68,21 +68,41 @@ describe('serve: idleTimeout over HTTP/1.1', function () {
     }
   });
 
-  it('leaves a WebSocket to its heartbeat: an idle one outlives idleTimeout', async () => {
-    const server = await start(() => ({ body: 'not a websocket' }), {
-      idleTimeout: 200,
-      websocketHandler: (conn) => conn.in$,
+  for (const secure of [false, true]) {
+    it(`leaves a WebSocket to its heartbeat: an idle one outlives idleTimeout (${secure ? 'wss' : 'ws'})`, async () => {
+      const tls = secure ? await selfSignedCertificate() : undefined;
+      const server = await start(() => ({ body: 'not a websocket' }), {
+        idleTimeout: 200,
+        websocketHandler: (conn) => conn.in$,
+        ...(tls === undefined ? {} : { tls }),
+      });
+      const ws = new WebSocket(`${secure ? 'wss' : 'ws'}://127.0.0.1:${server.port}/`, tls && { ca: tls.cert });
+      await idleThenEcho(ws);
     });
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/`);
-    await once(ws, 'open');
-    let closed = false;
-    ws.once('close', () => (closed = true));
-    // The time under test, not a wait for an event: idle for five idle timeouts, then still echoing.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(closed).to.equal(false);
-    ws.send('still here');
-    const [echo] = (await within(5000, once(ws, 'message'), 'the echo')) as [Buffer];
-    expect(echo.toString()).to.equal('still here');
-    ws.close();
+  }
+
+  it('closes an idle connection over TLS too', async () => {
+    const tls = await selfSignedCertificate();
+    const server = await start(() => NEVER, { idleTimeout: 400, tls });
+    const { request } = await import('node:https');
+    const req = request({ port: server.port, host: '127.0.0.1', ca: tls.cert, path: '/' });
+    req.on('error', () => undefined);
+    req.end();
+    const [socket] = (await within(5000, once(req, 'socket'), 'a socket')) as [net.Socket];
+    await within(5000, once(socket, 'close'), 'the silent TLS connection to close');
   });
 });
+
+/** Waits five idle timeouts on an open WebSocket, then checks that it still echoes. */
+async function idleThenEcho(ws: WebSocket): Promise<void> {
+  await once(ws, 'open');
+  let closed = false;
+  ws.once('close', () => (closed = true));
+  // The time under test, not a wait for an event: idle for five idle timeouts, then still echoing.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  expect(closed).to.equal(false);
+  ws.send('still here');
+  const [echo] = (await within(5000, once(ws, 'message'), 'the echo')) as [Buffer];
+  expect(echo.toString()).to.equal('still here');
+  ws.close();
+}

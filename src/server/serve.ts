@@ -74,7 +74,10 @@ export function serve(options: ServeOptions): Promise<Server> {
   node.maxHeadersCount = config.maxHeadersCount;
   if (config.idleTimeout > 0) {
     const idle = new IdleWatch<Socket>(config.idleTimeout, traffic);
-    node.on('connection', (socket: Socket) => idle.watch(socket));
+    // The socket node:http serves, and later hands to 'upgrade': over https the TLS socket, which
+    // node's TLS server gives once its handshake is done (before that, its handshakeTimeout holds).
+    const served = config.tls !== undefined && !config.http2 ? 'secureConnection' : 'connection';
+    node.on(served, (socket: Socket) => idle.watch(socket));
     // A WebSocket has heartbeats; its handshake, a timeout of its own.
     node.on('upgrade', (_req: IncomingMessage, socket: Socket) => idle.forget(socket));
   }
