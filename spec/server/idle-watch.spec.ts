@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { interval, map, NEVER, take } from 'rxjs';
 import { WebSocket } from 'ws';
-import { closeAll, selfSignedCertificate, start, within } from '../helpers.js';
+import { closeAll, selfSignedCertificate, start, until, within } from '../helpers.js';
 
 /** Opens a socket to `port` and sends `request`; resolves with the socket, its bytes collected as they arrive. */
 async function rawClient(port: number, request: string): Promise<{ socket: net.Socket; received: () => string }> {
@@ -31,6 +31,24 @@ describe('serve: idleTimeout over HTTP/1.1', function () {
     // The sweep runs every 100 ms: closed once 400 ms have passed with no byte, by 500 ms and a
     // loaded machine's slack.
     expect(after).to.be.at.least(350).and.below(3000);
+  });
+
+  it('closes a new connection that sends nothing for idleTimeout', async () => {
+    const server = await start(() => ({ body: 'ok' }), { idleTimeout: 300, headersTimeout: 20_000 });
+    const { socket } = await rawClient(server.port, '');
+    const opened = performance.now();
+    await within(5000, once(socket, 'close'), 'the silent new connection to close');
+    expect(performance.now() - opened).to.be.at.least(250);
+  });
+
+  it('leaves a keep-alive connection between requests to keepAliveTimeout, even when it is longer', async () => {
+    const server = await start(() => ({ body: 'ok' }), { idleTimeout: 300, keepAliveTimeout: 1500 });
+    const { socket, received } = await rawClient(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => received().endsWith('ok'), 'the answer');
+    const answered = performance.now();
+    await within(10_000, once(socket, 'close'), 'the keep-alive connection to close');
+    // Closed by keepAliveTimeout (1.5 s), not by idleTimeout (0.3 s and a quarter more).
+    expect(performance.now() - answered).to.be.at.least(1200);
   });
 
   it('keeps a response that sends less often than idleTimeout, however long it lasts, and the connection after it', async () => {

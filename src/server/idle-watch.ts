@@ -23,10 +23,13 @@ export class IdleWatch<T extends Watched> {
   /**
    * @param timeout - milliseconds without traffic
    * @param traffic - the bytes a connection has read and written so far
+   * @param resting - whether a connection is between requests, where another timeout rules
+   *   (node's `keepAliveTimeout`): it counts as active while it rests
    */
   constructor(
     private readonly timeout: number,
     private readonly traffic: (connection: T) => number,
+    private readonly resting: (connection: T) => boolean = () => false,
   ) {}
 
   /** Watches `connection` until it closes or is {@link IdleWatch.forget}ten. */
@@ -64,7 +67,7 @@ export class IdleWatch<T extends Watched> {
     for (const [connection, seen] of this.watched) {
       if (connection.destroyed) continue; // its 'close' is on the way
       const bytes = this.traffic(connection);
-      if (bytes !== seen.bytes) {
+      if (bytes !== seen.bytes || this.resting(connection)) {
         seen.bytes = bytes;
         seen.since = now;
       } else if (now - seen.since >= this.timeout) {

@@ -73,7 +73,19 @@ export function serve(options: ServeOptions): Promise<Server> {
   const upgrades = new UpgradeHandler(config);
   node.maxHeadersCount = config.maxHeadersCount;
   if (config.idleTimeout > 0) {
-    const idle = new IdleWatch<Socket>(config.idleTimeout, traffic);
+    // Between requests (a response written, none in flight: node:http clears `_httpMessage`) a
+    // connection is keepAliveTimeout's, as documented, even when that is longer than idleTimeout.
+    // A new connection that has not sent a request yet is not: headersTimeout only starts with
+    // its first byte.
+    const { keepAliveTimeout } = config;
+    const idle = new IdleWatch<Socket>(
+      config.idleTimeout,
+      traffic,
+      (socket) =>
+        keepAliveTimeout > 0 &&
+        (socket as Socket & { _httpMessage?: unknown })._httpMessage == null &&
+        socket.bytesWritten > 0,
+    );
     // The socket node:http serves, and later hands to 'upgrade': over https the TLS socket, which
     // node's TLS server gives once its handshake is done (before that, its handshakeTimeout holds).
     const served = config.tls !== undefined && !config.http2 ? 'secureConnection' : 'connection';
