@@ -78,9 +78,9 @@ export class Window {
     this.#timer = setTimeout(() => {
       closed();
       this.#controller.abort();
-      const waiting = [...this.#waiting];
+      // A rejection settles its publish later (a microtask), so nothing leaves the set meanwhile.
+      for (const entry of this.#waiting) entry.reject(this.refusal(entry.topic, undefined, true));
       this.#waiting.clear();
-      for (const entry of waiting) entry.reject(this.refusal(entry.topic, undefined, true));
     }, timeout);
     this.#timer.unref();
   }

@@ -199,7 +199,7 @@ const handshakeHeaders = new Set([
 
 /**
  * ws turns the socket's timeout off (heartbeats watch a WebSocket instead), but node keeps the
- * cleared timer, set by the server's idle timeout, on the socket: about 170 bytes per open
+ * cleared timer, set by the handshake's idle timeout, on the socket: about 170 bytes per open
  * WebSocket. Let it go; if node's internals differ, nothing happens.
  */
 function dropClearedTimer(socket: object | undefined): void {
