@@ -25,6 +25,21 @@ describe('router and middleware in virtual time', () => {
     expect(log).to.deep.equal(['outer in', 'inner in', 'route in', 'handler', 'route out', 'inner out', 'outer out']);
   });
 
+  it('use() after the router has answered: later requests go through the new middleware too', () => {
+    const log: string[] = [];
+    const app = router()
+      .use(tracer('first', log))
+      .get('/', () => ({ body: 'ok' }));
+    scheduler().run(({ expectObservable }) => {
+      expectObservable(summary(inject(app, mockRequest()))).toBe('(a|)', { a: '200 ok' });
+    });
+    app.use(tracer('second', log));
+    scheduler().run(({ expectObservable }) => {
+      expectObservable(summary(inject(app, mockRequest()))).toBe('(a|)', { a: '200 ok' });
+    });
+    expect(log).to.deep.equal(['first in', 'first out', 'first in', 'second in', 'second out', 'first out']);
+  });
+
   it('order: a mounted router runs its own middleware inside its parent’s', () => {
     const log: string[] = [];
     const api = router()

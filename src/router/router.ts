@@ -146,12 +146,26 @@ class RouterState {
     readonly notFound: Handler | undefined,
   ) {}
 
+  /**
+   * This router's middleware around its routes at the top, composed once (and again after `use`),
+   * so that a request pays for no closures of its own on the way in.
+   */
+  private top: Handler | undefined;
+
   /** Answers a request at the top: this router's middleware around its routes. */
   handle(req: JetRequest): HandlerResult {
-    return this.enter(req, topScope);
+    return (this.top ??= withMiddleware((inner: JetRequest) => this.dispatch(inner, topScope), ...this.middleware))(
+      req,
+    );
   }
 
-  /** Answers a request in `scope`: inside this router's middleware, the matched route. */
+  /** Adds middleware to this router's own (for the requests that come after). */
+  use(middleware: readonly Middleware[]): void {
+    this.middleware.push(...middleware);
+    this.top = undefined;
+  }
+
+  /** Answers a request in `scope` (a mounted router's, which differs from request to request). */
   enter(req: JetRequest, scope: Scope): HandlerResult {
     if (this.middleware.length === 0) return this.dispatch(req, scope);
     return this.through(0, req, scope);
@@ -448,7 +462,7 @@ const routerMethods = Object.create(Function.prototype, {
     value: function (this: Router, ...middleware: unknown[]): Router {
       const state = stateOf(this);
       checkMiddleware(middleware, 'middleware');
-      state.middleware.push(...(middleware as Middleware[]));
+      state.use(middleware as Middleware[]);
       return this;
     },
   },
