@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -170,13 +170,55 @@ describe(`the package, packed and installed in an empty project (Node ${process.
     expect(files.filter((file) => /^(spec|marbles|bench|examples|node_modules)\//.test(file))).to.deep.equal([]);
   });
 
-  it('ships its code without comments (V8 keeps every module source in the heap) and its declarations with their docs', async () => {
-    const installed = path.join(consumer, 'node_modules', manifest.name, 'dist', 'server');
-    const code = await readFile(path.join(installed, 'serve.js'), 'utf8');
-    const declarations = await readFile(path.join(installed, 'serve.d.ts'), 'utf8');
-    expect(code).to.include('export function serve(');
-    expect(code).not.to.match(/\/\*\*|^\s*\/\/(?!# sourceMappingURL=)/m);
+  it('ships each entry point bundled (shared code in chunks), without comments, mapped onto src/, and declarations with their docs', async () => {
+    // Node keeps several KiB of its own for every module it loads, and V8 keeps each module's
+    // source: one file per entry point (and a few shared chunks) rather than one per source file.
+    const installed = path.join(consumer, 'node_modules', manifest.name);
+    const code = (await readdir(path.join(installed, 'dist'), { recursive: true }))
+      .filter((file) => file.endsWith('.js'))
+      .map((file) => file.split(path.sep).join('/'));
+    const entryFiles = Object.values(manifest.exports).flatMap((target) =>
+      typeof target === 'object' ? [path.posix.relative('dist', path.posix.normalize(target.default))] : [],
+    );
+    expect(code.filter((file) => !file.startsWith('chunks/')).sort()).to.deep.equal([...entryFiles].sort());
+    expect(code.length).to.be.below(entryFiles.length + 40);
+    for (const file of code) {
+      const text = await readFile(path.join(installed, 'dist', file), 'utf8');
+      // Only what the bundler writes: a line naming the module that follows, and pure-call marks.
+      const comments = text.replaceAll('/* @__PURE__ */', '').replace(/^\/\/ [\w/.-]+\.js$/gm, '');
+      expect(comments, file).not.to.match(/\/\*\*|^\s*\/\*|^\s*\/\/(?!# sourceMappingURL=)/m);
+      const map = JSON.parse(await readFile(path.join(installed, 'dist', `${file}.map`), 'utf8')) as {
+        sources: string[];
+      };
+      for (const source of map.sources) {
+        await access(path.resolve(path.dirname(path.join(installed, 'dist', file)), source));
+        expect(source, file).to.match(/\/src\/.+\.ts$/);
+      }
+    }
+    const declarations = await readFile(path.join(installed, 'dist', 'server', 'serve.d.ts'), 'utf8');
     expect(declarations).to.match(/\/\*\*[^]*?\*\/\s*export declare function serve\(/);
+  });
+
+  it('keeps the names of the classes and functions it exports, as errors and stack traces show them', async () => {
+    await writeFile(
+      path.join(consumer, 'names.mjs'),
+      `
+      const renamed = [];
+      for (const entry of ${JSON.stringify(entries)}) {
+        for (const [name, value] of Object.entries(await import(entry))) {
+          // The client's method helpers are made by one factory and have no name of their own.
+          if (typeof value === 'function' && value.name !== name && value.name !== '') renamed.push(entry + ': ' + name + ' is ' + value.name);
+        }
+      }
+      const { TimeoutError, HttpError } = await import('rxjet');
+      console.log(JSON.stringify({ renamed, errors: [new HttpError(404).name, String(new TimeoutError('GET', 'http://127.0.0.1/', 'headers', 5))] }));
+      `,
+    );
+    const { stdout } = await run(process.execPath, ['names.mjs'], consumer);
+    const { renamed, errors } = JSON.parse(stdout) as { renamed: string[]; errors: string[] };
+    expect(renamed).to.deep.equal([]);
+    expect(errors[0]).to.equal('HttpError');
+    expect(errors[1]).to.match(/^TimeoutError: /);
   });
 
   it('says where it lives and runs no script when installed', async () => {

@@ -27,8 +27,9 @@ export function headerValueProblem(value: string): string | undefined {
  * is just a header) that stays a fast object: `Object.create(null)` would make a dictionary
  * per request, several hundred bytes more and slower to read.
  */
-export const HeaderRecord = function HeaderRecord() {} as unknown as new () => Record<string, string>;
-HeaderRecord.prototype = Object.create(null) as object;
+function HeaderRecordShape(): void {}
+HeaderRecordShape.prototype = Object.create(null) as object;
+export const HeaderRecord = HeaderRecordShape as unknown as new () => Record<string, string>;
 
 /**
  * Turns node's `rawHeaders` (name, value, name, value, ...) into lower-case names with

@@ -20,7 +20,7 @@ export type Pullable<T> = Observable<T> &
   };
 
 /** Builds an Observable that also answers `for await`, each face from its own function. */
-export function pullable<T>(
+export function pullableOf<T>(
   subscribe: (subscriber: Subscriber<T>) => TeardownLogic,
   iterate: () => AsyncIterator<T>,
 ): Pullable<T> {
@@ -33,7 +33,7 @@ export function pullable<T>(
   return observable;
 }
 
-/** True for Observables made by {@link pullable}. */
+/** True for Observables made by {@link pullableOf}. */
 export function isPullable(value: object): value is Pullable<unknown> {
   return (value as { [kPull]?: unknown })[kPull] === true;
 }

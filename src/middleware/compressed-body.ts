@@ -151,14 +151,14 @@ class EncodingIterator implements AsyncIterator<Uint8Array> {
         if (this.state !== 'open') break;
         if (step.done === true) {
           this.state = 'ended';
-          const tail = await run((done) => encoder.end(undefined, done));
+          const tail = await encodeStep((done) => encoder.end(undefined, done));
           if (tail.byteLength > 0) return { value: tail, done: false };
           break;
         }
         const bytes = bytesOf(step.value);
         if (bytes === undefined) throw new InvalidChunkError(this.where, step.value);
         if (bytes.byteLength === 0) continue;
-        const output = await run((done) => encoder.write(bytes, done));
+        const output = await encodeStep((done) => encoder.write(bytes, done));
         if (this.state === 'open' && output.byteLength > 0) return { value: output, done: false };
       }
     } catch (error) {
@@ -194,7 +194,7 @@ class EncodingIterator implements AsyncIterator<Uint8Array> {
 }
 
 /** An encoder call as a Promise of its output. */
-function run(call: (done: Encoded) => void): Promise<Uint8Array> {
+function encodeStep(call: (done: Encoded) => void): Promise<Uint8Array> {
   return new Promise((resolve, reject) => call((error, output) => (error === null ? resolve(output) : reject(error))));
 }
 

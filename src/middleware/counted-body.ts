@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import { isObservable, Observable } from 'rxjs';
 import { ResponseStreamError } from '../internal/errors.js';
-import { isAsyncIterable, isPullable, pullable } from '../internal/pull.js';
+import { isAsyncIterable, isPullable, pullableOf } from '../internal/pull.js';
 import { iterateReadable } from '../internal/readable-iterator.js';
 import { kEndsOnClose } from '../server/pipeline-config.js';
 import type { BodyChunk, ResponseBody } from '../server/types.js';
@@ -31,7 +31,7 @@ export function countedBody(body: ResponseBody, entry: BodyCounter): ResponseBod
   if (isObservable(body)) {
     const push = countedPush(body, entry);
     counted = isPullable(body)
-      ? pullable<BodyChunk>(
+      ? pullableOf<BodyChunk>(
           (subscriber) => push.subscribe(subscriber),
           () => countedPull(() => (body as AsyncIterable<BodyChunk>)[Symbol.asyncIterator](), entry),
         )

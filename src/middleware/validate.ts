@@ -142,7 +142,7 @@ function isStandardSchema(value: unknown): value is StandardSchemaV1 {
 /** A cold Observable of what one schema says of its part of `req`: the input is read, then checked. */
 function outcome({ part, schema }: Check, req: JetRequest): Observable<Outcome> {
   return inputOf(part, req).pipe(
-    switchMap((input) => run(schema, input)),
+    switchMap((input) => check(schema, input)),
     map((result) => ({ part, result })),
   );
 }
@@ -175,7 +175,7 @@ function inputOf(part: Part, req: JetRequest): Observable<unknown> {
 }
 
 /** Runs a schema on subscribe; a Promise it returns is waited for, and forgotten when unsubscribed. */
-function run(schema: StandardSchemaV1, input: unknown): Observable<StandardSchemaV1.Result<unknown>> {
+function check(schema: StandardSchemaV1, input: unknown): Observable<StandardSchemaV1.Result<unknown>> {
   return new Observable((subscriber) => {
     const result = schema['~standard'].validate(input);
     if (typeof (result as Partial<PromiseLike<unknown>>).then !== 'function') {

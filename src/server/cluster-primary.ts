@@ -105,7 +105,7 @@ export class ClusterPrimary {
           left -= 1;
           if (left === 0) done();
         });
-        send(worker, { [kClusterMessage]: 'close', timeout: config.closeTimeout });
+        tellWorker(worker, { [kClusterMessage]: 'close', timeout: config.closeTimeout });
       }
     });
     return this.closing;
@@ -133,7 +133,7 @@ export class ClusterPrimary {
       else if (message[kClusterMessage] !== 'listening' || slot.listening) return;
       else if (this.closing === undefined) this.listened(slot, pid);
       // A worker still loading when the shutdown began missed the request: ask again.
-      else send(worker, { [kClusterMessage]: 'close', timeout: config.closeTimeout });
+      else tellWorker(worker, { [kClusterMessage]: 'close', timeout: config.closeTimeout });
     });
     // A fork that fails (no process at all) also ends in 'exit'; its 'error' must not throw.
     worker.on('error', () => undefined);
@@ -178,7 +178,7 @@ export class ClusterPrimary {
 }
 
 /** Sends to a worker, ignoring a channel already closed (the worker is exiting: its 'exit' follows). */
-function send(worker: Worker, message: ClusterMessage): void {
+function tellWorker(worker: Worker, message: ClusterMessage): void {
   if (!worker.isConnected()) return;
   worker.send(message, undefined, () => undefined);
 }

@@ -43,11 +43,11 @@ export function runWorker<T>(config: ClusterConfig<T>): Promise<T> {
   return new Promise<T>((resolve) => {
     started.then(
       (value) => {
-        send({ [kClusterMessage]: 'listening' });
+        tellPrimary({ [kClusterMessage]: 'listening' });
         resolve(value);
       },
       (error: unknown) => {
-        send({ [kClusterMessage]: 'start-failed', error: describeError(error) }, () => process.exit(1));
+        tellPrimary({ [kClusterMessage]: 'start-failed', error: describeError(error) }, () => process.exit(1));
       },
     );
   });
@@ -65,7 +65,7 @@ function exitFailed(error: unknown): void {
 }
 
 /** Sends to the primary; `then` runs once sent, or at once if there is no channel (any more). */
-function send(message: ClusterMessage, then?: () => void): void {
+function tellPrimary(message: ClusterMessage, then?: () => void): void {
   if (process.send === undefined || !process.connected) {
     then?.();
     return;

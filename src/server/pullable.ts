@@ -1,6 +1,6 @@
 // `pullable()`: an Observable the response writer pulls, for large bodies with backpressure.
 import { InvalidOptionError, describe } from '../internal/errors.js';
-import { type Pullable, pullable as brand } from '../internal/pull.js';
+import { type Pullable, pullableOf as brand } from '../internal/pull.js';
 
 /**
  * What {@link pullable} reads: an iterable or an async iterable.
