@@ -616,11 +616,11 @@ async function lookupPart(bench: Settings, ms: number) {
 }
 
 /**
- * The lookup alone, for where the floor is: rxjet's route tree (`find`, internal) against `fmw.find`, the same
+ * The lookup alone, for where the floor is: rxjet's route tree (`find`, internal, so from src/) against `fmw.find`, the same
  * 100 patterns, no request built and nothing called. Medians of alternating runs, calls per second.
  */
 async function treeAlone(bench: Settings, ms: number) {
-  const { RouteTree, parsePattern } = await import('../dist/router/tree.js');
+  const { RouteTree, parsePattern } = await import('../src/router/tree.js');
   const { default: FindMyWay } = await import('find-my-way');
   const tree = new RouteTree<number, never>();
   const fmw = FindMyWay();
