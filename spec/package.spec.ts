@@ -186,6 +186,8 @@ describe(`the package, packed and installed in an empty project (Node ${process.
       const text = await readFile(path.join(installed, 'dist', file), 'utf8');
       // Only what the bundler writes: a line naming the module that follows, and pure-call marks.
       const comments = text.replaceAll('/* @__PURE__ */', '').replace(/^\/\/ [\w/.-]+\.js$/gm, '');
+      // A class whose body names it would get a second, inner name from the bundler (`_Foo`).
+      expect(text, file).not.to.match(/= class _/);
       expect(comments, file).not.to.match(/\/\*\*|^\s*\/\*|^\s*\/\/(?!# sourceMappingURL=)/m);
       const map = JSON.parse(await readFile(path.join(installed, 'dist', `${file}.map`), 'utf8')) as {
         sources: string[];

@@ -5,7 +5,7 @@ import { randomUuid } from '../internal/uuid.js';
 import { checkKnownOptions, functionOption } from '../internal/validate.js';
 import { answerNow, eager } from '../router/compose.js';
 import type { Middleware } from '../router/types.js';
-import { deriveRequest } from '../server/derive-request.js';
+import { DerivedRequest } from '../server/derived-request.js';
 import { errorResponse } from '../server/to-response.js';
 import type { JetRequest, JetResponse } from '../server/types.js';
 import { withHeaders } from './response-headers.js';
@@ -89,7 +89,7 @@ export function requestId(options: RequestIdOptions = {}): Middleware<RequestIdF
     // that its answer carries the id too.
     let answer: JetResponse | Observable<JetResponse>;
     try {
-      answer = answerNow(run, deriveRequest(req, { id }));
+      answer = answerNow(run, new IdRequest(req, id));
     } catch (error) {
       return withHeaders(errorResponse(error), set);
     }
@@ -102,6 +102,16 @@ export function requestId(options: RequestIdOptions = {}): Middleware<RequestIdF
 }
 
 const optionNames = ['header', 'generator'];
+
+/** The request below `requestId()`: what `deriveRequest(req, { id })` makes, with the id a field of its class. */
+class IdRequest extends DerivedRequest {
+  declare id: string;
+
+  constructor(req: JetRequest, id: string) {
+    super(req);
+    this.id = id;
+  }
+}
 /** A sane id: 1 to 200 visible ASCII characters (no space, control or non-ASCII byte). */
 const sane = /^[\x21-\x7e]{1,200}$/;
 const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

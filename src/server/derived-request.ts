@@ -39,7 +39,7 @@ export class DerivedRequest implements JetRequest {
 
   /** @param base - the request to derive from; its own fields, those of a derived request included, are copied */
   constructor(base: JetRequest) {
-    const derived = base instanceof DerivedRequest;
+    const derived = isDerived(base);
     this.method = base.method;
     this.url = base.url;
     this.path = base.path;
@@ -54,7 +54,7 @@ export class DerivedRequest implements JetRequest {
       const own = this as unknown as Record<string, unknown>;
       for (const name in base) {
         if (name === 'method' || name === 'url' || name === 'path' || name === 'query') continue;
-        if (Object.hasOwn(base, name) && !(name in DerivedRequest.prototype)) {
+        if (Object.hasOwn(base, name) && !isMember(name)) {
           own[name] = (base as unknown as Record<string, unknown>)[name];
         }
       }
@@ -114,4 +114,14 @@ export class DerivedRequest implements JetRequest {
   get [kContext](): RequestContext | undefined {
     return contextOf(this[kBase]);
   }
+}
+
+// Outside the class, so that its body never names it: a bundler would otherwise give the class a
+// second, inner name, and that is the name stack traces and `inspect` would show.
+function isDerived(request: JetRequest): request is DerivedRequest {
+  return request instanceof DerivedRequest;
+}
+
+function isMember(name: string): boolean {
+  return name in DerivedRequest.prototype;
 }
