@@ -112,6 +112,7 @@ class IdRequest extends DerivedRequest {
     this.id = id;
   }
 }
+
 /** A sane id: 1 to 200 visible ASCII characters (no space, control or non-ASCII byte). */
 const sane = /^[\x21-\x7e]{1,200}$/;
 const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -154,9 +154,8 @@ class RouterState {
 
   /** Answers a request at the top: this router's middleware around its routes. */
   handle(req: JetRequest): HandlerResult {
-    return (this.top ??= withMiddleware((inner: JetRequest) => this.dispatch(inner, topScope), ...this.middleware))(
-      req,
-    );
+    this.top ??= withMiddleware((inner: JetRequest) => this.dispatch(inner, topScope), ...this.middleware);
+    return this.top(req);
   }
 
   /** Adds middleware to this router's own (for the requests that come after). */
