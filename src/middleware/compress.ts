@@ -7,6 +7,7 @@ import { isAsyncIterable, isPullable } from '../internal/pull.js';
 import { checkKnownOptions, functionOption, integerOption } from '../internal/validate.js';
 import type { Middleware, Next } from '../router/types.js';
 import type { BodyChunk, JetRequest, JetResponse, WebSocketResponse } from '../server/types.js';
+import { rawHeaderOf } from './response-headers.js';
 import {
   type Codec,
   type CompressEncoding,
@@ -118,7 +119,7 @@ export function compress(options: CompressOptions = {}): Middleware {
  * ```
  */
 export function compressible(res: JetResponse): boolean {
-  const type = rawHeader(res.headers, 'content-type');
+  const type = rawHeaderOf(res.headers, 'content-type');
   if (type === undefined) return typeof res.body === 'string';
   const essence = String(Array.isArray(type) ? type[0] : type)
     .split(';', 1)[0]!
@@ -250,14 +251,14 @@ function planFor(
   if (typeof (res as Partial<WebSocketResponse>).websocket === 'function') return undefined;
   if (untouchedStatuses.has(res.status ?? 200)) return undefined;
   const { headers = {}, body } = res;
-  const encoded = rawHeader(headers, 'content-encoding');
+  const encoded = rawHeaderOf(headers, 'content-encoding');
   if (encoded !== undefined && String(encoded).trim().toLowerCase() !== 'identity') return undefined;
-  if (hasToken(rawHeader(headers, 'cache-control'), 'no-transform')) return undefined;
+  if (hasToken(rawHeaderOf(headers, 'cache-control'), 'no-transform')) return undefined;
   const size = wholeSize(body);
   // Nothing to compress, or not a body at all (the server answers that with its own error).
   if (size === 0 || (size === undefined && !isStream(body))) return undefined;
   if (!settings.filter(res, req)) return undefined;
-  const length = size ?? Number(rawHeader(headers, 'content-length') ?? Infinity);
+  const length = size ?? Number(rawHeaderOf(headers, 'content-length') ?? Infinity);
   if (length < settings.threshold) return undefined;
   // From here on, the answer depends on the request's Accept-Encoding.
   const Negotiator = negotiatorPackage();
@@ -284,7 +285,7 @@ function isStream(body: unknown): body is object {
 /** The headers of a compressed response. */
 function encodedHeaders(headers: OutgoingHeaders, encoding: CompressEncoding): OutgoingHeaders {
   const out = without(headers, ['content-encoding', 'content-length', 'accept-ranges', 'etag']);
-  const etag = rawHeader(headers, 'etag');
+  const etag = rawHeaderOf(headers, 'etag');
   if (etag !== undefined) out.etag = Array.isArray(etag) ? etag.map(weak) : weak(String(etag));
   out['content-encoding'] = encoding;
   return out;
@@ -297,23 +298,13 @@ function weak(etag: string): string {
 
 /** `Vary: Accept-Encoding`, merged with a `vary` already there. */
 function withVary(headers: OutgoingHeaders): OutgoingHeaders {
-  const vary = rawHeader(headers, 'vary');
+  const vary = rawHeaderOf(headers, 'vary');
   if (vary === undefined) return { ...headers, vary: 'Accept-Encoding' };
   const listed = (Array.isArray(vary) ? vary.join(', ') : String(vary)).trim();
   if (hasToken(listed, 'accept-encoding') || hasToken(listed, '*')) return headers;
   const out = without(headers, ['vary']);
   out.vary = listed === '' ? 'Accept-Encoding' : `${listed}, Accept-Encoding`;
   return out;
-}
-
-/** A header's value, whatever the case of its name. */
-function rawHeader(headers: OutgoingHeaders | undefined, name: string): OutgoingHeaders[string] {
-  if (headers == null) return undefined;
-  if (headers[name] !== undefined) return headers[name];
-  for (const key of Object.keys(headers)) {
-    if (key.length === name.length && key.toLowerCase() === name && headers[key] !== undefined) return headers[key];
-  }
-  return undefined;
 }
 
 /** The headers without the given names, in any case. */

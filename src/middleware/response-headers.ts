@@ -36,11 +36,16 @@ export function withHeaders<R extends JetResponse>(
 
 /** The value of a header in any case, arrays joined with `, `; `undefined` when absent. */
 export function headerOf(headers: OutgoingHeaders | undefined, name: string): string | undefined {
+  const value = rawHeaderOf(headers, name);
+  return value === undefined ? undefined : flatten(value);
+}
+
+/** The value of a header (`name` in lower case) as it was set, whatever the case it was set in; `undefined` when absent. */
+export function rawHeaderOf(headers: OutgoingHeaders | undefined, name: string): OutgoingHeaders[string] {
   if (headers == null) return undefined;
+  if (headers[name] !== undefined) return headers[name];
   for (const key of Object.keys(headers)) {
-    if (key.toLowerCase() !== name) continue;
-    const value = headers[key];
-    if (value !== undefined) return flatten(value);
+    if (key.length === name.length && key.toLowerCase() === name && headers[key] !== undefined) return headers[key];
   }
   return undefined;
 }

@@ -54,13 +54,10 @@ export class IdleWatch<T extends Watched> {
   }
 
   /** The 'close' listener of every watched connection: node calls it with the connection as `this`. */
-  private readonly closed: () => void = (() => {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener needs the watch and its emitter both
-    const watch = this;
-    return function (this: T): void {
+  private readonly closed = ((watch: IdleWatch<T>) =>
+    function (this: T): void {
       watch.forget(this);
-    };
-  })();
+    })(this);
 
   private readonly sweep = (): void => {
     const now = performance.now();
